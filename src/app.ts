@@ -1,0 +1,41 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { IncomingMessage } from 'node:http';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module.js';
+import { configureFastify } from './common/http/fastify-setup.js';
+import { requestIdFor } from './common/http/request-id.js';
+import { mountSwagger } from './common/http/swagger.js';
+import { AppValidationPipe } from './common/http/validation.pipe.js';
+import type { AppConfig } from './config/app-config.js';
+
+/** Builds the whole application (not yet listening) on a database URL. */
+export async function createApp(config: AppConfig, databaseUrl: string): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    requestIdHeader: false,
+    genReqId: (request: IncomingMessage) => {
+      // Also stored on the raw request, where pino-http reads it for the request log line.
+      const id = requestIdFor(request);
+      (request as IncomingMessage & { id: string }).id = id;
+      return id;
+    },
+    return503OnClosing: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, databaseUrl),
+    adapter,
+    { bufferLogs: true, abortOnError: false, bodyParser: false },
+  );
+  const logger = app.get(Logger);
+  app.useLogger(logger);
+  app.flushLogs();
+  configureFastify(app.getHttpAdapter().getInstance(), logger);
+  app.useGlobalPipes(new AppValidationPipe());
+  if (config.corsOrigins.length) {
+    app.enableCors({ origin: [...config.corsOrigins], credentials: true });
+  }
+  mountSwagger(app);
+  return app;
+}

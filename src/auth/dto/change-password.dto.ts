@@ -1,0 +1,19 @@
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+
+export class ChangePasswordDto {
+  /** @example "correct horse battery staple" */
+  @IsString()
+  @MaxLength(1024)
+  currentPassword: string;
+
+  /** Same rules as at registration. @example "another long passphrase" */
+  @IsString()
+  @MaxLength(1024)
+  newPassword: string;
+
+  /** When present it must equal `newPassword` (`PASSWORD_MISMATCH`). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  confirmPassword?: string;
+}

@@ -1,0 +1,40 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { SessionRow } from '../../sessions/sessions.repository.js';
+
+/** A live session of the caller. */
+export class SessionDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt: string;
+
+  /** Last login or refresh. */
+  @ApiProperty({ format: 'date-time' })
+  lastUsedAt: string;
+
+  /** When it ends unless refreshed (never after its absolute maximum age). */
+  @ApiProperty({ format: 'date-time' })
+  expiresAt: string;
+
+  @ApiProperty({ type: String, nullable: true, example: 'Mozilla/5.0 ...' })
+  userAgent: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: '203.0.113.7' })
+  ip: string | null;
+
+  /** True for the session of the access token making this request. */
+  current: boolean;
+
+  static from(row: SessionRow, currentSessionId: string): SessionDto {
+    const dto = new SessionDto();
+    dto.id = row.id;
+    dto.createdAt = row.created_at.toISOString();
+    dto.lastUsedAt = row.last_used_at.toISOString();
+    dto.expiresAt = row.expires_at.toISOString();
+    dto.userAgent = row.user_agent;
+    dto.ip = row.ip;
+    dto.current = row.id === currentSessionId;
+    return dto;
+  }
+}

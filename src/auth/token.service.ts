@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { AppConfig } from '../config/app-config.js';
+import { UserDto } from '../users/dto/user.dto.js';
+import type { User } from '../users/entities/user.entity.js';
+import type { TokenResponseDto } from './dto/token-response.dto.js';
+import { SigningKeys } from './keys/signing-keys.js';
+
+/** The claims of our access tokens besides the registered ones jsonwebtoken adds. */
+export interface AccessTokenClaims {
+  sub: string;
+  sid: string;
+  role: string;
+}
+
+/** Signs access tokens (RFC 9068 `at+jwt`, ES256) and builds the token response. */
+@Injectable()
+export class TokenService {
+  private readonly expiresInSeconds: number;
+
+  constructor(
+    private readonly jwt: JwtService,
+    private readonly keys: SigningKeys,
+    private readonly config: AppConfig,
+  ) {
+    this.expiresInSeconds = Math.max(1, Math.round(config.jwt.accessTokenTtlMs / 1000));
+  }
+
+  signAccessToken(user: User, sessionId: string): string {
+    const claims: AccessTokenClaims = { sub: user.id, sid: sessionId, role: user.role };
+    return this.jwt.sign(claims, {
+      privateKey: this.keys.privateKey,
+      algorithm: 'ES256',
+      keyid: this.keys.kid,
+      header: { alg: 'ES256', typ: 'at+jwt', kid: this.keys.kid },
+      issuer: this.config.jwt.issuer,
+      audience: this.config.jwt.audience,
+      expiresIn: this.expiresInSeconds,
+    });
+  }
+
+  tokenResponse(user: User, sessionId: string, refreshToken: string): TokenResponseDto {
+    return {
+      access_token: this.signAccessToken(user, sessionId),
+      token_type: 'Bearer',
+      expires_in: this.expiresInSeconds,
+      refresh_token: refreshToken,
+      user: UserDto.from(user),
+    };
+  }
+}

@@ -1,0 +1,11 @@
+import { SetMetadata } from '@nestjs/common';
+
+export const IS_PUBLIC = 'auth:isPublic';
+
+/** Opens a route: the global access-token guard lets requests through without a token. */
+export const Public = () => SetMetadata(IS_PUBLIC, true);
+
+export const OPTIONAL_AUTH = 'auth:optional';
+
+/** The route works without a token but uses the caller when a valid access token is sent. */
+export const OptionalAuth = () => SetMetadata(OPTIONAL_AUTH, true);

@@ -1,0 +1,7 @@
+import { SetMetadata } from '@nestjs/common';
+import type { Role } from '../../users/entities/role.js';
+
+export const ROLES = 'auth:roles';
+
+/** Restricts a route to callers whose role is one of `roles` (checked by `RolesGuard`). */
+export const Roles = (...roles: Role[]) => SetMetadata(ROLES, roles);

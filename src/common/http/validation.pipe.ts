@@ -1,0 +1,45 @@
+import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
+import { AppError, type FieldError } from '../errors/app-error.js';
+import { ErrorCode } from '../errors/error-code.js';
+
+/**
+ * Validates every DTO: unknown properties are rejected (no mass assignment), values are
+ * transformed to their declared types, and failures become `VALIDATION_FAILED` with one
+ * entry per field. A body that is not a JSON object (an array, a string) is refused too.
+ */
+export class AppValidationPipe extends ValidationPipe {
+  constructor() {
+    super({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      forbidUnknownValues: true,
+      transform: true,
+      validationError: { target: false, value: false },
+      exceptionFactory: (errors) => {
+        const fieldErrors = flatten(errors);
+        return new AppError(ErrorCode.VALIDATION_FAILED, fieldErrors[0]?.message, fieldErrors);
+      },
+    });
+  }
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' && typeof metadata.metatype === 'function') {
+      if (value === undefined || value === null) value = {};
+      if (typeof value !== 'object' || Array.isArray(value)) {
+        throw new AppError(ErrorCode.VALIDATION_FAILED, 'The request body must be a JSON object.');
+      }
+    }
+    return super.transform(value, metadata);
+  }
+}
+
+function flatten(errors: ValidationError[], parent = ''): FieldError[] {
+  return errors.flatMap((error) => {
+    const field = parent ? `${parent}.${error.property}` : error.property;
+    const own = Object.values(error.constraints ?? {}).map((message) => ({
+      field,
+      message: message.startsWith('property ') ? `${field} is not allowed` : message,
+    }));
+    return [...own, ...flatten(error.children ?? [], field)];
+  });
+}

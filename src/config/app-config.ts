@@ -1,0 +1,141 @@
+import { resolve } from 'node:path';
+import { envSchema, type ParsedEnv } from './config.schema.js';
+
+/** Thrown when the environment is invalid; its message is the one line printed at start-up. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * The validated, typed configuration. It is also the injection token: services ask for
+ * `AppConfig` in their constructor.
+ */
+export class AppConfig {
+  readonly env!: ParsedEnv['NODE_ENV'];
+  readonly isProduction!: boolean;
+  readonly port!: number;
+  readonly host!: string;
+  readonly publicUrl!: string;
+  readonly appUrl!: string;
+  readonly dataDir!: string;
+  readonly database!: {
+    /** Unset: the embedded PGlite database under `dataDir` is used. */
+    readonly url: string | undefined;
+    readonly poolSize: number;
+    readonly embeddedPort: number;
+    readonly migrationsRun: boolean;
+  };
+  readonly redisUrl!: string | undefined;
+  readonly mail!: { readonly smtpUrl: string | undefined; readonly from: string };
+  readonly jwt!: {
+    readonly privateKeyPem: string | undefined;
+    readonly issuer: string;
+    readonly audience: string;
+    readonly accessTokenTtlMs: number;
+  };
+  readonly session!: {
+    readonly refreshTokenTtlMs: number;
+    readonly maxAgeMs: number;
+    readonly reuseGraceMs: number;
+    readonly transport: 'body' | 'cookie';
+    readonly cookieSecure: boolean;
+  };
+  readonly emailVerification!: 'optional' | 'required';
+  readonly recovery!: { readonly tokenTtlMs: number; readonly otpMaxAttempts: number };
+  readonly corsOrigins!: readonly string[];
+  readonly admin!: { readonly email: string | undefined; readonly password: string | undefined };
+  readonly trustProxy!: boolean;
+  readonly logLevel!: ParsedEnv['LOG_LEVEL'];
+  readonly argon2!: {
+    readonly memoryCost: number;
+    readonly timeCost: number;
+    readonly parallelism: number;
+  };
+  readonly bodyLimit!: number;
+  readonly shutdownTimeoutMs!: number;
+}
+
+/**
+ * Reads and validates the environment. Throws a `ConfigError` naming the first bad
+ * variable and what it expects.
+ */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
+  const raw = Object.fromEntries(
+    Object.keys(envSchema.shape).map((key) => [key, emptyToUndefined(source[key])]),
+  );
+  const parsed = envSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`Invalid configuration: ${issue.path.join('.')} ${issue.message}`);
+  }
+  const env = parsed.data;
+  const publicUrl = trimSlash(env.PUBLIC_URL ?? `http://localhost:${env.PORT}`);
+  const config: AppConfig = {
+    env: env.NODE_ENV,
+    isProduction: env.NODE_ENV === 'production',
+    port: env.PORT,
+    host: env.HOST,
+    publicUrl,
+    appUrl: trimSlash(env.APP_URL ?? publicUrl),
+    dataDir: resolve(env.DATA_DIR),
+    database: {
+      url: env.DATABASE_URL,
+      poolSize: env.DATABASE_POOL_SIZE,
+      embeddedPort: env.PGLITE_PORT,
+      migrationsRun: env.MIGRATIONS_RUN,
+    },
+    redisUrl: env.REDIS_URL,
+    mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },
+    jwt: {
+      privateKeyPem: env.JWT_PRIVATE_KEY?.replace(/\\n/g, '\n'),
+      issuer: env.JWT_ISSUER ?? publicUrl,
+      audience: env.JWT_AUDIENCE ?? publicUrl,
+      accessTokenTtlMs: env.ACCESS_TOKEN_TTL,
+    },
+    session: {
+      refreshTokenTtlMs: env.REFRESH_TOKEN_TTL,
+      maxAgeMs: env.SESSION_MAX_AGE,
+      reuseGraceMs: env.REFRESH_REUSE_GRACE,
+      transport: env.REFRESH_TOKEN_TRANSPORT,
+      cookieSecure: env.COOKIE_SECURE,
+    },
+    emailVerification: env.EMAIL_VERIFICATION,
+    recovery: { tokenTtlMs: env.RECOVERY_TOKEN_TTL, otpMaxAttempts: env.OTP_MAX_ATTEMPTS },
+    corsOrigins: (env.CORS_ORIGINS ?? '')
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+    admin: { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD },
+    trustProxy: env.TRUST_PROXY,
+    logLevel: env.LOG_LEVEL,
+    argon2: {
+      memoryCost: env.ARGON2_MEMORY_COST,
+      timeCost: env.ARGON2_TIME_COST,
+      parallelism: env.ARGON2_PARALLELISM,
+    },
+    bodyLimit: env.BODY_LIMIT,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT,
+  };
+  checkProductionRules(config);
+  return Object.freeze(config);
+}
+
+function checkProductionRules(config: AppConfig): void {
+  if (!config.isProduction) return;
+  if (!config.jwt.privateKeyPem) {
+    throw new ConfigError(
+      'Invalid configuration: JWT_PRIVATE_KEY is required when NODE_ENV=production (a PEM-encoded EC P-256 private key); generated keys are for development only',
+    );
+  }
+  if (config.corsOrigins.includes('*')) {
+    throw new ConfigError('Invalid configuration: CORS_ORIGINS must list exact origins, not "*"');
+  }
+}
+
+function emptyToUndefined(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}

@@ -1,0 +1,41 @@
+import { Logger, Module, type DynamicModule } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config.js';
+import { dataSourceOptions } from './data-source-options.js';
+import { runMigrations } from './migrate.js';
+
+/**
+ * TypeORM on the `pg` driver, against `databaseUrl` (a real PostgreSQL, or the embedded
+ * PGlite started by `main.ts`). Pending migrations run before the app accepts requests
+ * unless `MIGRATIONS_RUN=false`.
+ */
+@Module({})
+export class DatabaseModule {
+  static forRoot(databaseUrl: string): DynamicModule {
+    return {
+      module: DatabaseModule,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          inject: [AppConfig],
+          useFactory: (config: AppConfig) =>
+            dataSourceOptions(databaseUrl, config.database.poolSize),
+        }),
+      ],
+      providers: [
+        {
+          // Instantiated before any lifecycle hook runs, so every onModuleInit (such as the
+          // admin bootstrap) sees the migrated schema.
+          provide: 'DATABASE_MIGRATIONS',
+          inject: [DataSource, AppConfig],
+          useFactory: async (dataSource: DataSource, config: AppConfig) => {
+            if (!config.database.migrationsRun) return [];
+            const applied = await runMigrations(dataSource);
+            if (applied.length) new Logger('Database').log(`Applied migrations: ${applied.join(', ')}`);
+            return applied;
+          },
+        },
+      ],
+    };
+  }
+}

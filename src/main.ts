@@ -1,0 +1,59 @@
+import 'reflect-metadata';
+import { join } from 'node:path';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig, type AppConfig } from './config/app-config.js';
+import { loadEnvFile } from './config/env-file.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './database/embedded-postgres.js';
+
+/**
+ * Starts the service: configuration, then the embedded database when no DATABASE_URL is
+ * set, then the app. SIGTERM/SIGINT stop accepting connections, let in-flight requests
+ * finish (up to SHUTDOWN_TIMEOUT), close the database and exit 0.
+ */
+async function main(): Promise<void> {
+  loadEnvFile();
+  const config = loadConfig();
+  const embedded = config.database.url ? undefined : await startEmbedded(config);
+  const app = await createApp(config, config.database.url ?? embedded!.url);
+  await app.listen({ port: config.port, host: config.host });
+  process.stdout.write(
+    JSON.stringify({
+      level: 30,
+      time: Date.now(),
+      msg: `Listening on ${config.publicUrl} (bound to ${config.host}:${config.port}); docs at ${config.publicUrl}/docs; database: ${embedded ? 'embedded PGlite in ' + join(config.dataDir, 'pgdata') : 'DATABASE_URL'}`,
+    }) + '\n',
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    const timer = setTimeout(() => {
+      process.stderr.write(`Shutdown timed out after ${config.shutdownTimeoutMs} ms (${signal})\n`);
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    timer.unref();
+    await app.close();
+    await embedded?.stop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', (signal) => void stop(signal));
+  process.once('SIGINT', (signal) => void stop(signal));
+}
+
+function startEmbedded(config: AppConfig): Promise<EmbeddedPostgres> {
+  return startEmbeddedPostgres({
+    dataDir: join(config.dataDir, 'pgdata'),
+    port: config.database.embeddedPort,
+    maxConnections: config.database.poolSize + 2,
+  });
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+  } else {
+    process.stderr.write(`Start-up failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,174 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { User } from '../users/entities/user.entity.js';
+import { USER_COLUMNS, toUser, type UserRow } from '../users/user-row.js';
+
+export interface SessionMeta {
+  userAgent: string | null;
+  ip: string | null;
+}
+
+export interface SessionRow {
+  id: string;
+  created_at: Date;
+  last_used_at: Date;
+  expires_at: Date;
+  user_agent: string | null;
+  ip: string | null;
+}
+
+/** The state of a presented refresh token, read under a row lock. */
+export interface LockedRefreshToken extends UserRow {
+  session_id: string;
+  successor_sealed: Buffer | null;
+  is_current: boolean;
+  in_grace: boolean;
+  session_live: boolean;
+}
+
+/** SQL over `sessions` and `refresh_tokens`. Hot-path queries are hand-written, one round trip each. */
+@Injectable()
+export class SessionsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  /** The user behind a live session, in one query: the whole per-request check of the guard. */
+  async findPrincipal(sessionId: string, userId: string): Promise<User | undefined> {
+    const rows: UserRow[] = await this.dataSource.query(
+      `SELECT ${USER_COLUMNS('u')}
+         FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL
+          AND s.expires_at > now() AND s.absolute_expires_at > now() AND u.active`,
+      [sessionId, userId],
+    );
+    return rows[0] ? toUser(rows[0]) : undefined;
+  }
+
+  async insertSession(
+    manager: EntityManager,
+    userId: string,
+    meta: SessionMeta,
+    idleTtlMs: number,
+    maxAgeMs: number,
+  ): Promise<string> {
+    const rows: { id: string }[] = await manager.query(
+      `INSERT INTO sessions (user_id, expires_at, absolute_expires_at, user_agent, ip)
+       VALUES ($1, now() + $2 * interval '1 millisecond', now() + $3 * interval '1 millisecond', $4, $5)
+       RETURNING id`,
+      [userId, Math.min(idleTtlMs, maxAgeMs), maxAgeMs, meta.userAgent, meta.ip],
+    );
+    return rows[0]!.id;
+  }
+
+  async insertRefreshToken(manager: EntityManager, sessionId: string, tokenHash: Buffer): Promise<void> {
+    await manager.query(`INSERT INTO refresh_tokens (token_hash, session_id) VALUES ($1, $2)`, [
+      tokenHash,
+      sessionId,
+    ]);
+  }
+
+  /**
+   * Locks the token and its session (`FOR UPDATE`), so concurrent refreshes with one token
+   * run one after the other and the later ones see the rotation of the first.
+   */
+  async lockRefreshToken(
+    manager: EntityManager,
+    tokenHash: Buffer,
+    graceMs: number,
+  ): Promise<LockedRefreshToken | undefined> {
+    const rows: LockedRefreshToken[] = await manager.query(
+      `SELECT t.session_id, t.successor_sealed, ${USER_COLUMNS('u')},
+              t.rotated_at IS NULL AS is_current,
+              t.rotated_at IS NOT NULL
+                AND clock_timestamp() - t.rotated_at <= $2 * interval '1 millisecond' AS in_grace,
+              s.revoked_at IS NULL AND s.expires_at > now() AND s.absolute_expires_at > now()
+                AND u.active AS session_live
+         FROM refresh_tokens t
+         JOIN sessions s ON s.id = t.session_id
+         JOIN users u ON u.id = s.user_id
+        WHERE t.token_hash = $1
+        FOR UPDATE OF t, s`,
+      [tokenHash, graceMs],
+    );
+    return rows[0];
+  }
+
+  async markRotated(manager: EntityManager, tokenHash: Buffer, successorSealed: Buffer): Promise<void> {
+    await manager.query(
+      `UPDATE refresh_tokens SET rotated_at = clock_timestamp(), successor_sealed = $2 WHERE token_hash = $1`,
+      [tokenHash, successorSealed],
+    );
+  }
+
+  /** Records use and pushes the idle expiry forward, never past the absolute one. */
+  async touch(manager: EntityManager, sessionId: string, idleTtlMs: number): Promise<void> {
+    await manager.query(
+      `UPDATE sessions
+          SET last_used_at = now(),
+              expires_at = LEAST(now() + $2 * interval '1 millisecond', absolute_expires_at)
+        WHERE id = $1`,
+      [sessionId, idleTtlMs],
+    );
+  }
+
+  async findSessionByRefreshToken(
+    tokenHash: Buffer,
+  ): Promise<{ session_id: string; user_id: string } | undefined> {
+    const rows: { session_id: string; user_id: string }[] = await this.dataSource.query(
+      `SELECT s.id AS session_id, s.user_id
+         FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+        WHERE t.token_hash = $1 AND s.revoked_at IS NULL
+          AND s.expires_at > now() AND s.absolute_expires_at > now()`,
+      [tokenHash],
+    );
+    return rows[0];
+  }
+
+  async revoke(sessionId: string, manager: EntityManager = this.dataSource.manager): Promise<boolean> {
+    const result: [unknown[], number] = await manager.query(
+      `UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`,
+      [sessionId],
+    );
+    return result[1] > 0;
+  }
+
+  /** Revokes every live session of the user but `exceptSessionId`; answers how many. */
+  async revokeAllOfUser(
+    userId: string,
+    exceptSessionId?: string,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<number> {
+    const result: [unknown[], number] = await manager.query(
+      `UPDATE sessions SET revoked_at = now()
+        WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2::uuid)`,
+      [userId, exceptSessionId ?? null],
+    );
+    return result[1];
+  }
+
+  /** Revokes the session when it belongs to `userId`; false when there is no such live session. */
+  async revokeOwned(userId: string, sessionId: string): Promise<boolean> {
+    const result: [unknown[], number] = await this.dataSource.query(
+      `UPDATE sessions SET revoked_at = now()
+        WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
+          AND expires_at > now() AND absolute_expires_at > now()`,
+      [sessionId, userId],
+    );
+    return result[1] > 0;
+  }
+
+  listLive(userId: string): Promise<SessionRow[]> {
+    return this.dataSource.query(
+      `SELECT id, created_at, last_used_at, expires_at, user_agent, ip
+         FROM sessions
+        WHERE user_id = $1 AND revoked_at IS NULL
+          AND expires_at > now() AND absolute_expires_at > now()
+        ORDER BY last_used_at DESC`,
+      [userId],
+    );
+  }
+}

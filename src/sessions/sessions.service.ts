@@ -1,0 +1,113 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { AppError } from '../common/errors/app-error.js';
+import { ErrorCode } from '../common/errors/error-code.js';
+import { AppConfig } from '../config/app-config.js';
+import type { User } from '../users/entities/user.entity.js';
+import { toUser } from '../users/user-row.js';
+import {
+  hashRefreshToken,
+  newRefreshToken,
+  openSuccessor,
+  sealSuccessor,
+} from './refresh-token-crypto.js';
+import { SessionsRepository, type SessionMeta, type SessionRow } from './sessions.repository.js';
+
+export interface IssuedSession {
+  sessionId: string;
+  refreshToken: string;
+}
+
+export interface RotatedSession extends IssuedSession {
+  user: User;
+}
+
+/**
+ * Sessions and their rotating refresh tokens (API.md, "Sessions and cookies"): rotation on
+ * every refresh, the same successor inside the reuse grace window, and revocation of the
+ * whole session when a rotated token comes back after it.
+ */
+@Injectable()
+export class SessionsService {
+  private readonly logger = new Logger(SessionsService.name);
+
+  constructor(
+    private readonly sessions: SessionsRepository,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Opens a session for a user who just proved who they are. */
+  async open(userId: string, meta: SessionMeta, manager?: EntityManager): Promise<IssuedSession> {
+    const work = async (tx: EntityManager) => {
+      const { refreshTokenTtlMs, maxAgeMs } = this.config.session;
+      const sessionId = await this.sessions.insertSession(tx, userId, meta, refreshTokenTtlMs, maxAgeMs);
+      const refreshToken = newRefreshToken();
+      await this.sessions.insertRefreshToken(tx, sessionId, hashRefreshToken(refreshToken));
+      return { sessionId, refreshToken };
+    };
+    return manager ? work(manager) : this.sessions.transaction(work);
+  }
+
+  /** Trades a refresh token for its successor. Throws `INVALID_REFRESH_TOKEN` otherwise. */
+  async rotate(refreshToken: string): Promise<RotatedSession> {
+    const tokenHash = hashRefreshToken(refreshToken);
+    const { refreshTokenTtlMs, reuseGraceMs } = this.config.session;
+    const outcome = await this.sessions.transaction(async (tx) => {
+      const token = await this.sessions.lockRefreshToken(tx, tokenHash, reuseGraceMs);
+      if (!token || !token.session_live) return { kind: 'invalid' as const };
+      const issued = { sessionId: token.session_id, user: toUser(token) };
+      if (token.is_current) {
+        const successor = newRefreshToken();
+        await this.sessions.markRotated(tx, tokenHash, sealSuccessor(successor, refreshToken));
+        await this.sessions.insertRefreshToken(tx, token.session_id, hashRefreshToken(successor));
+        await this.sessions.touch(tx, token.session_id, refreshTokenTtlMs);
+        return { kind: 'issued' as const, ...issued, refreshToken: successor };
+      }
+      const successor = token.in_grace && token.successor_sealed
+        ? openSuccessor(token.successor_sealed, refreshToken)
+        : undefined;
+      if (successor) return { kind: 'issued' as const, ...issued, refreshToken: successor };
+      await this.sessions.revoke(token.session_id, tx);
+      return { kind: 'reused' as const, ...issued };
+    });
+    switch (outcome.kind) {
+      case 'issued':
+        return outcome;
+      case 'reused':
+        this.logger.warn(
+          { sessionId: outcome.sessionId, userId: outcome.user.id, event: 'session.reuse_detected' },
+          'A rotated refresh token was presented after the grace window; the session is revoked',
+        );
+        throw new AppError(ErrorCode.INVALID_REFRESH_TOKEN);
+      case 'invalid':
+        throw new AppError(ErrorCode.INVALID_REFRESH_TOKEN);
+    }
+  }
+
+  /** The live session a refresh token belongs to, for logout without an access token. */
+  findByRefreshToken(refreshToken: string): Promise<{ session_id: string; user_id: string } | undefined> {
+    return this.sessions.findSessionByRefreshToken(hashRefreshToken(refreshToken));
+  }
+
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.sessions.transaction(work);
+  }
+
+  revoke(sessionId: string): Promise<boolean> {
+    return this.sessions.revoke(sessionId);
+  }
+
+  revokeAllOfUser(userId: string, exceptSessionId?: string, manager?: EntityManager): Promise<number> {
+    return this.sessions.revokeAllOfUser(userId, exceptSessionId, manager);
+  }
+
+  async revokeOwned(userId: string, sessionId: string): Promise<void> {
+    if (!(await this.sessions.revokeOwned(userId, sessionId))) {
+      throw new AppError(ErrorCode.NOT_FOUND, 'No such session.');
+    }
+  }
+
+  list(userId: string): Promise<SessionRow[]> {
+    return this.sessions.listLive(userId);
+  }
+}

@@ -1,0 +1,71 @@
+// Self-test of the test harness (no server needed): the SMTP sink and the test database.
+import nodemailer from 'nodemailer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './support/db.js';
+import { startSmtpSink, type SmtpSink } from './support/smtp.js';
+
+describe('SMTP sink', () => {
+  let smtp: SmtpSink;
+  beforeAll(async () => {
+    smtp = await startSmtpSink();
+  });
+  afterAll(() => smtp.stop());
+
+  const send = (to: string, subject: string) =>
+    nodemailer
+      .createTransport({
+        host: '127.0.0.1',
+        port: smtp.port,
+        secure: false,
+        ignoreTLS: true,
+        connectionTimeout: 2_000,
+      })
+      .sendMail({ from: 'noreply@example.com', to, subject, text: `body of ${subject}` });
+
+  it('receives and parses messages, and waits for one that matches', async () => {
+    const waiting = smtp.waitForMail('Ada@Example.com', (m) => m.subject === 'second');
+    await send('ada@example.com', 'first');
+    await send('ada@example.com', 'second');
+    const mail = await waiting;
+    expect(mail.subject).toBe('second');
+    expect(mail.text.trim()).toBe('body of second');
+    expect(mail.from).toBe('noreply@example.com');
+    expect(smtp.messages.filter((m) => m.to.includes('ada@example.com'))).toHaveLength(2);
+    await expect(smtp.waitForMail('nobody@example.com', undefined, 200)).rejects.toThrow(/no mail/);
+  });
+
+  it('refuses connections while paused and accepts them again after resume', async () => {
+    await smtp.pause();
+    await expect(send('bob@example.com', 'while down')).rejects.toThrow();
+    await smtp.resume();
+    await send('bob@example.com', 'back up');
+    const mail = await smtp.waitForMail('bob@example.com');
+    expect(mail.subject).toBe('back up');
+  });
+});
+
+describe('test database', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(() => db.drop());
+
+  it('answers queries over its URL and has the citext and pg_trgm extensions', async () => {
+    const [row] = await db.query<{ one: number }>('SELECT 1 AS one');
+    expect(row?.one).toBe(1);
+    await db.query('CREATE EXTENSION IF NOT EXISTS citext');
+    await db.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
+    const [eq] = await db.query<{ eq: boolean }>("SELECT 'Ada'::citext = 'ADA'::citext AS eq");
+    expect(eq?.eq).toBe(true);
+    const [sim] = await db.query<{ s: number }>("SELECT similarity('lovelace', 'lovelac') AS s");
+    expect(sim?.s).toBeGreaterThan(0.5);
+  });
+
+  it('is unreachable after disconnect()', async () => {
+    const other = await createTestDatabase();
+    await other.disconnect();
+    await expect(other.query('SELECT 1')).rejects.toThrow();
+    await other.drop();
+  });
+});

@@ -1,0 +1,263 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { createTestDatabase, type TestDatabase } from './db.js';
+import { Api } from './http.js';
+
+export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
+export const MAIN = join(ROOT, 'dist/src/main.js');
+
+/**
+ * Variables the server reads. They are removed from the inherited environment so that a
+ * developer's shell (or CI's `DATABASE_URL`, which is the admin database) never leaks in.
+ */
+const SERVER_VARS = [
+  'PORT',
+  'HOST',
+  'NODE_ENV',
+  'DATA_DIR',
+  'DATABASE_URL',
+  'REDIS_URL',
+  'PUBLIC_URL',
+  'APP_URL',
+  'JWT_PRIVATE_KEY',
+  'JWT_ISSUER',
+  'JWT_AUDIENCE',
+  'ACCESS_TOKEN_TTL',
+  'REFRESH_TOKEN_TTL',
+  'SESSION_MAX_AGE',
+  'REFRESH_REUSE_GRACE',
+  'REFRESH_TOKEN_TRANSPORT',
+  'COOKIE_SECURE',
+  'EMAIL_VERIFICATION',
+  'RECOVERY_TOKEN_TTL',
+  'OTP_MAX_ATTEMPTS',
+  'CORS_ORIGINS',
+  'ADMIN_EMAIL',
+  'ADMIN_PASSWORD',
+  'TRUST_PROXY',
+  'MIGRATIONS_RUN',
+  'LOG_LEVEL',
+  'ARGON2_MEMORY_COST',
+  'ARGON2_TIME_COST',
+  'ARGON2_PARALLELISM',
+  'BODY_LIMIT',
+  'PGLITE_PORT',
+  'SMTP_URL',
+  'MAIL_FROM',
+  'NODE_OPTIONS',
+];
+
+export type Env = Record<string, string | undefined>;
+
+export interface TestServer {
+  url: string;
+  port: number;
+  /** The database the server uses; in embedded mode (no DATABASE_URL) a stub that throws. */
+  db: TestDatabase;
+  /** stdout and stderr lines, in arrival order. */
+  logs: string[];
+  dataDir: string;
+  api: Api;
+  child: ChildProcess;
+  /** SIGTERM, wait for exit (SIGKILL after 20 s); resolves to the exit code (null if killed). */
+  stop(): Promise<number | null>;
+  kill(): void;
+}
+
+export interface StartedProcess {
+  child: ChildProcess;
+  logs: string[];
+  /** Resolves with the exit code (null when ended by a signal) once the process is gone. */
+  exited: Promise<number | null>;
+  /** Resolves with the signal that ended the process, or null. */
+  signal(): NodeJS.Signals | null;
+}
+
+const live = new Set<{ cleanup(): Promise<unknown> }>();
+
+/** Stops every server and drops every database this module started and nobody stopped yet. */
+export async function cleanup(): Promise<void> {
+  const pending = [...live];
+  live.clear();
+  await Promise.allSettled(pending.map((r) => r.cleanup()));
+}
+
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+export function makeDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'authkit-test-'));
+}
+
+/** The child's environment: the inherited one minus server variables, plus `env`. */
+export function childEnv(env: Env): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of SERVER_VARS) delete out[k];
+  for (const k of Object.keys(out)) if (k.startsWith('VITEST') || k === 'TEST') delete out[k];
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete out[k];
+    else out[k] = v;
+  }
+  return out;
+}
+
+/** Spawns the built server with exactly `env` (on top of a clean inherited environment). */
+export function startProcess(env: Env): StartedProcess {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: ROOT,
+    env: childEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  const logs: string[] = [];
+  createInterface({ input: child.stdout! }).on('line', (l) => logs.push(l));
+  createInterface({ input: child.stderr! }).on('line', (l) => logs.push(l));
+  let signal: NodeJS.Signals | null = null;
+  const exited = new Promise<number | null>((resolveExit) => {
+    child.on('exit', (code, sig) => {
+      signal = sig;
+      children.delete(child);
+      // Let readline deliver the last lines before anyone reads `logs`.
+      setImmediate(() => resolveExit(code));
+    });
+  });
+  return { child, logs, exited, signal: () => signal };
+}
+
+/** Waits for the process to exit by itself; kills it and fails after `timeoutMs`. */
+export async function waitForExit(p: StartedProcess, timeoutMs = 30_000): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>(
+    (r) => (timer = setTimeout(() => r('timeout'), timeoutMs)),
+  );
+  const result = await Promise.race([p.exited, timeout]);
+  clearTimeout(timer);
+  if (result === 'timeout') {
+    p.child.kill('SIGKILL');
+    throw new Error(`process still running after ${timeoutMs} ms:\n${tail(p.logs)}`);
+  }
+  return result;
+}
+
+export function tail(logs: string[], n = 60): string {
+  return logs.slice(-n).join('\n');
+}
+
+export interface StartServerOptions {
+  env?: Env;
+  /** Share a database between servers; it is then not dropped by `stop()`. */
+  database?: TestDatabase;
+  /** Reuse a data directory; it is then not removed by `stop()`. */
+  dataDir?: string;
+  readyTimeoutMs?: number;
+}
+
+const EMBEDDED_DB: TestDatabase = {
+  url: '',
+  query: () => Promise.reject(new Error('embedded mode: the test has no handle on the database')),
+  disconnect: () => Promise.reject(new Error('embedded mode: no test database')),
+  drop: () => Promise.resolve(),
+};
+
+/**
+ * Starts `node dist/src/main.js` on a free port with a fresh database (unless `database` is
+ * given, or `env.DATABASE_URL` is explicitly `undefined`, which selects the embedded PGlite)
+ * and resolves once `GET /health/ready` answers 200.
+ */
+export async function startServer(opts: StartServerOptions = {}): Promise<TestServer> {
+  const env = opts.env ?? {};
+  const embedded = 'DATABASE_URL' in env && env.DATABASE_URL === undefined;
+  const ownDb = !opts.database && !embedded;
+  const db = opts.database ?? (embedded ? EMBEDDED_DB : await createTestDatabase());
+  const ownDir = !opts.dataDir;
+  const dataDir = opts.dataDir ?? makeDataDir();
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+
+  const proc = startProcess({
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    NODE_ENV: 'test',
+    DATA_DIR: dataDir,
+    DATABASE_URL: embedded ? undefined : db.url,
+    ...env,
+  });
+
+  let stopped: Promise<number | null> | undefined;
+  const resource = {
+    cleanup: () => server.stop(),
+  };
+  const server: TestServer = {
+    url,
+    port,
+    db,
+    logs: proc.logs,
+    dataDir,
+    api: new Api(url),
+    child: proc.child,
+    kill: () => {
+      proc.child.kill('SIGKILL');
+    },
+    stop: () => {
+      stopped ??= (async () => {
+        live.delete(resource);
+        if (proc.child.exitCode === null && proc.child.signalCode === null) {
+          proc.child.kill('SIGTERM');
+        }
+        const force = setTimeout(() => proc.child.kill('SIGKILL'), 20_000);
+        const code = await proc.exited;
+        clearTimeout(force);
+        if (ownDb) await db.drop().catch(() => undefined);
+        if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+        return code;
+      })();
+      return stopped;
+    },
+  };
+  live.add(resource);
+
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+  let exitCode: number | null | undefined;
+  void proc.exited.then((c) => (exitCode = c));
+  let lastStatus = 'no answer';
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined || proc.child.exitCode !== null) {
+      await server.stop();
+      throw new Error(
+        `server exited with ${proc.child.exitCode ?? proc.signal()} before it was ready:\n${tail(proc.logs)}`,
+      );
+    }
+    try {
+      const res = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(2_000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return server;
+      lastStatus = String(res.status);
+    } catch (err) {
+      lastStatus = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await server.stop();
+  throw new Error(`server not ready after the timeout (last: ${lastStatus}):\n${tail(proc.logs)}`);
+}
