@@ -10,7 +10,10 @@ import { AppValidationPipe } from './common/http/validation.pipe.js';
 import type { AppConfig } from './config/app-config.js';
 
 /** Builds the whole application (not yet listening) on a database URL. */
-export async function createApp(config: AppConfig, databaseUrl: string): Promise<NestFastifyApplication> {
+export async function createApp(
+  config: AppConfig,
+  databaseUrl: string,
+): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
@@ -31,7 +34,7 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
   const logger = app.get(Logger);
   app.useLogger(logger);
   app.flushLogs();
-  configureFastify(app.getHttpAdapter().getInstance(), logger);
+  configureFastify(app.getHttpAdapter().getInstance());
   app.useGlobalPipes(new AppValidationPipe());
   if (config.corsOrigins.length) {
     app.enableCors({ origin: [...config.corsOrigins], credentials: true });

@@ -1,5 +1,6 @@
 // Self-test of the test harness (no server needed): the SMTP sink and the test database.
 import nodemailer from 'nodemailer';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { startSmtpSink, type SmtpSink } from './support/smtp.js';
@@ -60,6 +61,37 @@ describe('test database', () => {
     expect(eq?.eq).toBe(true);
     const [sim] = await db.query<{ s: number }>("SELECT similarity('lovelace', 'lovelac') AS s");
     expect(sim?.s).toBeGreaterThan(0.5);
+  });
+
+  it('keeps concurrent connections and their transactions apart', async () => {
+    await db.query('CREATE TABLE counters (id int PRIMARY KEY, n int NOT NULL)');
+    await db.query('INSERT INTO counters VALUES (1, 0)');
+    const clients = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const c = new pg.Client({ connectionString: db.url });
+        await c.connect();
+        return c;
+      }),
+    );
+    try {
+      await Promise.all(
+        clients.map(async (c, i) => {
+          for (let k = 0; k < 10; k++) {
+            const { rows } = await c.query('SELECT $1::int * 2 AS v, $2::text AS t', [k, `c${i}`]);
+            expect(rows[0]).toEqual({ v: k * 2, t: `c${i}` });
+            await c.query('BEGIN');
+            const cur = await c.query('SELECT n FROM counters WHERE id = $1', [1]);
+            await c.query('UPDATE counters SET n = $1 WHERE id = 1', [cur.rows[0].n + 1]);
+            await c.query(k % 3 === 0 ? 'ROLLBACK' : 'COMMIT');
+          }
+        }),
+      );
+    } finally {
+      await Promise.all(clients.map((c) => c.end()));
+    }
+    // 8 clients x 10 transactions, a third of them rolled back: no lost update.
+    const [row] = await db.query<{ n: number }>('SELECT n FROM counters WHERE id = 1');
+    expect(row?.n).toBe(8 * 6);
   });
 
   it('is unreachable after disconnect()', async () => {

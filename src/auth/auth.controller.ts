@@ -1,4 +1,14 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Req,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { CurrentUser } from '../common/decorators/current-user.decorator.js';
@@ -30,7 +40,13 @@ export class AuthController {
   @Public()
   @Post('register')
   @ApiOperation({ operationId: 'register', summary: 'Register a new account' })
-  @ApiProblems(ErrorCode.VALIDATION_FAILED, ErrorCode.WEAK_PASSWORD, ErrorCode.EMAIL_TAKEN, ErrorCode.USERNAME_TAKEN, ErrorCode.RATE_LIMITED)
+  @ApiProblems(
+    ErrorCode.VALIDATION_FAILED,
+    ErrorCode.WEAK_PASSWORD,
+    ErrorCode.EMAIL_TAKEN,
+    ErrorCode.USERNAME_TAKEN,
+    ErrorCode.RATE_LIMITED,
+  )
   async register(@Body() dto: RegisterDto): Promise<RegisteredDto> {
     return { user: UserDto.from(await this.auth.register(dto)) };
   }
@@ -44,7 +60,13 @@ export class AuthController {
   @Post('login')
   @HttpCode(200)
   @ApiOperation({ operationId: 'login', summary: 'Log in and open a session' })
-  @ApiProblems(ErrorCode.VALIDATION_FAILED, ErrorCode.INVALID_CREDENTIALS, ErrorCode.ACCOUNT_DISABLED, ErrorCode.EMAIL_NOT_VERIFIED, ErrorCode.RATE_LIMITED)
+  @ApiProblems(
+    ErrorCode.VALIDATION_FAILED,
+    ErrorCode.INVALID_CREDENTIALS,
+    ErrorCode.ACCOUNT_DISABLED,
+    ErrorCode.EMAIL_NOT_VERIFIED,
+    ErrorCode.RATE_LIMITED,
+  )
   login(@Body() dto: LoginDto, @Req() request: FastifyRequest): Promise<TokenResponseDto> {
     return this.auth.login(dto, clientMeta(request));
   }
@@ -74,7 +96,10 @@ export class AuthController {
   @ApiBearerAuth()
   @ApiOperation({ operationId: 'logout', summary: 'Log out' })
   @ApiProblems(ErrorCode.VALIDATION_FAILED, ErrorCode.UNAUTHORIZED)
-  async logout(@Body() dto: LogoutDto, @CurrentUser() principal: Principal | undefined): Promise<void> {
+  async logout(
+    @Body() dto: LogoutDto,
+    @CurrentUser() principal: Principal | undefined,
+  ): Promise<void> {
     await this.auth.logout(principal, dto.refresh_token, dto.scope);
   }
 
@@ -92,8 +117,17 @@ export class AuthController {
   @HttpCode(204)
   @ApiBearerAuth()
   @ApiOperation({ operationId: 'changePassword', summary: 'Change the password' })
-  @ApiProblems(ErrorCode.VALIDATION_FAILED, ErrorCode.INVALID_CURRENT_PASSWORD, ErrorCode.PASSWORD_MISMATCH, ErrorCode.WEAK_PASSWORD, ErrorCode.UNAUTHORIZED)
-  async changePassword(@Body() dto: ChangePasswordDto, @CurrentUser() principal: Principal): Promise<void> {
+  @ApiProblems(
+    ErrorCode.VALIDATION_FAILED,
+    ErrorCode.INVALID_CURRENT_PASSWORD,
+    ErrorCode.PASSWORD_MISMATCH,
+    ErrorCode.WEAK_PASSWORD,
+    ErrorCode.UNAUTHORIZED,
+  )
+  async changePassword(
+    @Body() dto: ChangePasswordDto,
+    @CurrentUser() principal: Principal,
+  ): Promise<void> {
     await this.auth.changePassword(principal, dto);
   }
 

@@ -65,7 +65,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
   );
   const parsed = envSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    const issue = parsed.error.issues[0];
     throw new ConfigError(`Invalid configuration: ${issue.path.join('.')} ${issue.message}`);
   }
   const env = parsed.data;

@@ -58,7 +58,11 @@ function isUrl(text: string, protocols: string[]): boolean {
 }
 
 const oneOf = <T extends string>(values: readonly [T, ...T[]], fallback: T) =>
-  z.enum(values, { error: (i) => `must be one of ${values.join(', ')} (got "${String(i.input)}")` }).default(fallback);
+  z
+    .enum(values, {
+      error: (i) => `must be one of ${values.join(', ')} (got "${String(i.input)}")`,
+    })
+    .default(fallback);
 
 /**
  * Every environment variable the service reads. Empty strings count as unset, so a

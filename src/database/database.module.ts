@@ -31,7 +31,8 @@ export class DatabaseModule {
           useFactory: async (dataSource: DataSource, config: AppConfig) => {
             if (!config.database.migrationsRun) return [];
             const applied = await runMigrations(dataSource);
-            if (applied.length) new Logger('Database').log(`Applied migrations: ${applied.join(', ')}`);
+            if (applied.length)
+              new Logger('Database').log(`Applied migrations: ${applied.join(', ')}`);
             return applied;
           },
         },

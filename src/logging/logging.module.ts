@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Module, RequestMethod } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfig } from '../config/app-config.js';
@@ -15,6 +15,7 @@ type RequestWithId = IncomingMessage & { id?: string };
     LoggerModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
+        forRoutes: [{ path: '*path', method: RequestMethod.ALL }],
         pinoHttp: {
           level: config.logLevel,
           redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
@@ -22,7 +23,9 @@ type RequestWithId = IncomingMessage & { id?: string };
           customLogLevel: (_request: IncomingMessage, response: ServerResponse, error?: Error) =>
             error || response.statusCode >= 500 ? 'error' : 'info',
           serializers: {
-            req: (request: RequestWithId & { method?: string; url?: string; remoteAddress?: string }) => ({
+            req: (
+              request: RequestWithId & { method?: string; url?: string; remoteAddress?: string },
+            ) => ({
               id: request.id,
               method: request.method,
               path: request.url?.split('?')[0],

@@ -1,10 +1,4 @@
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  hkdfSync,
-  randomBytes,
-} from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 
 /** A new opaque refresh token: 256 random bits, base64url. */
 export function newRefreshToken(): string {
@@ -17,7 +11,9 @@ export function hashRefreshToken(token: string): Buffer {
 }
 
 function keyFrom(predecessor: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', predecessor, Buffer.alloc(0), 'refresh-token-successor', 32));
+  return Buffer.from(
+    hkdfSync('sha256', predecessor, Buffer.alloc(0), 'refresh-token-successor', 32),
+  );
 }
 
 /** Encrypts `successor` so that only a holder of `predecessor` can read it back (AES-256-GCM). */

@@ -61,10 +61,14 @@ export class SessionsRepository {
        RETURNING id`,
       [userId, Math.min(idleTtlMs, maxAgeMs), maxAgeMs, meta.userAgent, meta.ip],
     );
-    return rows[0]!.id;
+    return rows[0].id;
   }
 
-  async insertRefreshToken(manager: EntityManager, sessionId: string, tokenHash: Buffer): Promise<void> {
+  async insertRefreshToken(
+    manager: EntityManager,
+    sessionId: string,
+    tokenHash: Buffer,
+  ): Promise<void> {
     await manager.query(`INSERT INTO refresh_tokens (token_hash, session_id) VALUES ($1, $2)`, [
       tokenHash,
       sessionId,
@@ -97,7 +101,11 @@ export class SessionsRepository {
     return rows[0];
   }
 
-  async markRotated(manager: EntityManager, tokenHash: Buffer, successorSealed: Buffer): Promise<void> {
+  async markRotated(
+    manager: EntityManager,
+    tokenHash: Buffer,
+    successorSealed: Buffer,
+  ): Promise<void> {
     await manager.query(
       `UPDATE refresh_tokens SET rotated_at = clock_timestamp(), successor_sealed = $2 WHERE token_hash = $1`,
       [tokenHash, successorSealed],
@@ -128,7 +136,10 @@ export class SessionsRepository {
     return rows[0];
   }
 
-  async revoke(sessionId: string, manager: EntityManager = this.dataSource.manager): Promise<boolean> {
+  async revoke(
+    sessionId: string,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<boolean> {
     const result: [unknown[], number] = await manager.query(
       `UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`,
       [sessionId],

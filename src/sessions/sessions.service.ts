@@ -40,7 +40,13 @@ export class SessionsService {
   async open(userId: string, meta: SessionMeta, manager?: EntityManager): Promise<IssuedSession> {
     const work = async (tx: EntityManager) => {
       const { refreshTokenTtlMs, maxAgeMs } = this.config.session;
-      const sessionId = await this.sessions.insertSession(tx, userId, meta, refreshTokenTtlMs, maxAgeMs);
+      const sessionId = await this.sessions.insertSession(
+        tx,
+        userId,
+        meta,
+        refreshTokenTtlMs,
+        maxAgeMs,
+      );
       const refreshToken = newRefreshToken();
       await this.sessions.insertRefreshToken(tx, sessionId, hashRefreshToken(refreshToken));
       return { sessionId, refreshToken };
@@ -63,9 +69,10 @@ export class SessionsService {
         await this.sessions.touch(tx, token.session_id, refreshTokenTtlMs);
         return { kind: 'issued' as const, ...issued, refreshToken: successor };
       }
-      const successor = token.in_grace && token.successor_sealed
-        ? openSuccessor(token.successor_sealed, refreshToken)
-        : undefined;
+      const successor =
+        token.in_grace && token.successor_sealed
+          ? openSuccessor(token.successor_sealed, refreshToken)
+          : undefined;
       if (successor) return { kind: 'issued' as const, ...issued, refreshToken: successor };
       await this.sessions.revoke(token.session_id, tx);
       return { kind: 'reused' as const, ...issued };
@@ -75,7 +82,11 @@ export class SessionsService {
         return outcome;
       case 'reused':
         this.logger.warn(
-          { sessionId: outcome.sessionId, userId: outcome.user.id, event: 'session.reuse_detected' },
+          {
+            sessionId: outcome.sessionId,
+            userId: outcome.user.id,
+            event: 'session.reuse_detected',
+          },
           'A rotated refresh token was presented after the grace window; the session is revoked',
         );
         throw new AppError(ErrorCode.INVALID_REFRESH_TOKEN);
@@ -85,7 +96,9 @@ export class SessionsService {
   }
 
   /** The live session a refresh token belongs to, for logout without an access token. */
-  findByRefreshToken(refreshToken: string): Promise<{ session_id: string; user_id: string } | undefined> {
+  findByRefreshToken(
+    refreshToken: string,
+  ): Promise<{ session_id: string; user_id: string } | undefined> {
     return this.sessions.findSessionByRefreshToken(hashRefreshToken(refreshToken));
   }
 
@@ -97,7 +110,11 @@ export class SessionsService {
     return this.sessions.revoke(sessionId);
   }
 
-  revokeAllOfUser(userId: string, exceptSessionId?: string, manager?: EntityManager): Promise<number> {
+  revokeAllOfUser(
+    userId: string,
+    exceptSessionId?: string,
+    manager?: EntityManager,
+  ): Promise<number> {
     return this.sessions.revokeAllOfUser(userId, exceptSessionId, manager);
   }
 

@@ -28,8 +28,10 @@ export class PasswordPolicy {
 
   private reasonToReject(password: string, context: PasswordContext): string | undefined {
     const length = [...password].length;
-    if (length < PASSWORD_MIN_LENGTH) return `must be at least ${PASSWORD_MIN_LENGTH} characters long`;
-    if (length > PASSWORD_MAX_LENGTH) return `must be at most ${PASSWORD_MAX_LENGTH} characters long`;
+    if (length < PASSWORD_MIN_LENGTH)
+      return `must be at least ${PASSWORD_MIN_LENGTH} characters long`;
+    if (length > PASSWORD_MAX_LENGTH)
+      return `must be at most ${PASSWORD_MAX_LENGTH} characters long`;
     const lower = password.toLowerCase();
     const localPart = context.email?.split('@')[0]?.toLowerCase();
     if (localPart && localPart.length >= 3 && lower.includes(localPart)) {

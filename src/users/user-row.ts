@@ -3,7 +3,20 @@ import type { Role } from './entities/role.js';
 
 /** The columns of `users` in the order `toUser` expects, for hand-written SQL on hot paths. */
 export const USER_COLUMNS = (alias: string) =>
-  ['id', 'email', 'username', 'password_hash', 'first_name', 'last_name', 'role', 'active', 'email_verified', 'created_at', 'updated_at', 'last_login_at']
+  [
+    'id',
+    'email',
+    'username',
+    'password_hash',
+    'first_name',
+    'last_name',
+    'role',
+    'active',
+    'email_verified',
+    'created_at',
+    'updated_at',
+    'last_login_at',
+  ]
     .map((column) => `${alias}.${column}`)
     .join(', ');
 

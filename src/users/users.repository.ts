@@ -61,7 +61,7 @@ export class UsersRepository {
           user.emailVerified ?? false,
         ],
       );
-      return toUser(rows[0]!);
+      return toUser(rows[0]);
     } catch (error) {
       throw translateUniqueViolation(error);
     }
@@ -74,7 +74,7 @@ export class UsersRepository {
         WHERE u.id = $1 RETURNING ${USER_COLUMNS('u')}`,
       [id, newPasswordHash ?? null],
     );
-    return toUser(rows[0]!);
+    return toUser(rows[0]);
   }
 
   async setPasswordHash(id: string, passwordHash: string, manager?: EntityManager): Promise<void> {
@@ -91,7 +91,8 @@ export function translateUniqueViolation(error: unknown): unknown {
     const driverError = error.driverError as { code?: string; constraint?: string };
     if (driverError.code === '23505') {
       if (driverError.constraint === 'users_email_key') return new AppError(ErrorCode.EMAIL_TAKEN);
-      if (driverError.constraint === 'users_username_key') return new AppError(ErrorCode.USERNAME_TAKEN);
+      if (driverError.constraint === 'users_username_key')
+        return new AppError(ErrorCode.USERNAME_TAKEN);
     }
   }
   return error;

@@ -2,14 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
 import { citext } from '@electric-sql/pglite/contrib/citext';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
+import { PgliteTcpServer } from './pglite-server.js';
 
 /**
  * A throwaway database for one test file (or a few servers of one file).
  *
  * With `DATABASE_URL` set (CI), it is a fresh database created on that PostgreSQL server;
- * otherwise an in-memory PGlite served over TCP in this process, so the server under test
+ * otherwise an in-memory PGlite (with citext and pg_trgm) served over TCP in this process, so the server under test
  * always talks to it through the ordinary `pg` driver with a `DATABASE_URL`.
  */
 export interface TestDatabase {
@@ -89,10 +89,9 @@ async function createPostgresDatabase(adminUrl: string): Promise<TestDatabase> {
 async function createPgliteDatabase(): Promise<TestDatabase> {
   const db = new PGlite({ extensions: { pg_trgm, citext } });
   await db.waitReady;
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 30 });
-  await server.start();
-  // getServerConn() is "host:port" once listening (port 0 is replaced by the bound port).
-  const port = Number(server.getServerConn().split(':').pop());
+  // Not PGLiteSocketServer: see PgliteTcpServer for why.
+  const server = new PgliteTcpServer(db);
+  const port = await server.start('127.0.0.1', 0);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres?sslmode=disable`;
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   pool.on('error', () => undefined);

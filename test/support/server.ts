@@ -9,7 +9,8 @@ import { createTestDatabase, type TestDatabase } from './db.js';
 import { Api } from './http.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
-export const MAIN = join(ROOT, 'dist/src/main.js');
+/** The built entry point; TEST_SERVER_ENTRY may point at a copy (e.g. a snapshot of dist/). */
+export const MAIN = process.env.TEST_SERVER_ENTRY ?? join(ROOT, 'dist/src/main.js');
 
 /**
  * Variables the server reads. They are removed from the inherited environment so that a

@@ -30,7 +30,7 @@ export class AccessTokenGuard extends AuthGuard('jwt') {
   }
 
   override handleRequest<T>(error: unknown, principal: T | false): T {
-    if (error) throw error;
+    if (error) throw error instanceof Error ? error : new AppError(ErrorCode.UNAUTHORIZED);
     if (!principal) throw new AppError(ErrorCode.UNAUTHORIZED);
     return principal;
   }

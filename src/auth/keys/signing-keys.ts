@@ -30,9 +30,7 @@ export class SigningKeys {
     readonly publicKey: KeyObject,
   ) {
     const { crv, kty, x, y } = publicKey.export({ format: 'jwk' });
-    this.kid = createHash('sha256')
-      .update(JSON.stringify({ crv, kty, x, y }))
-      .digest('base64url');
+    this.kid = createHash('sha256').update(JSON.stringify({ crv, kty, x, y })).digest('base64url');
     this.jwk = { kty: kty!, crv, x, y, kid: this.kid, alg: 'ES256', use: 'sig' };
   }
 
@@ -61,7 +59,10 @@ export class SigningKeys {
     } catch {
       throw new ConfigError(`Invalid configuration: ${source} must be a PEM-encoded private key`);
     }
-    if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    if (
+      privateKey.asymmetricKeyType !== 'ec' ||
+      privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1'
+    ) {
       throw new ConfigError(
         `Invalid configuration: ${source} must be an EC P-256 private key (ES256)`,
       );

@@ -44,7 +44,8 @@ export function toProblem(error: unknown, requestId: string | undefined): Proble
     return build(error.code, error.detail, requestId, error.errors, error.headers);
   }
   const status = statusOf(error);
-  const code = CODE_BY_STATUS[status] ?? (status >= 500 ? ErrorCode.INTERNAL : ErrorCode.VALIDATION_FAILED);
+  const code =
+    CODE_BY_STATUS[status] ?? (status >= 500 ? ErrorCode.INTERNAL : ErrorCode.VALIDATION_FAILED);
   if (status >= 500) {
     const unexpected = code === ErrorCode.INTERNAL;
     return { ...build(code, undefined, requestId), unexpected };
@@ -75,27 +76,29 @@ function build(
 function statusOf(error: unknown): number {
   if (error instanceof HttpException) return error.getStatus();
   if (typeof error === 'object' && error !== null && 'statusCode' in error) {
-    const status = (error as { statusCode: unknown }).statusCode;
+    const status = error.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 600) return status;
   }
   return HttpStatus.INTERNAL_SERVER_ERROR;
 }
 
+/** Codes whose framework message is never shown: ours says the same without internals. */
+const FIXED_DETAIL = new Set<ErrorCode>([
+  ErrorCode.NOT_FOUND,
+  ErrorCode.UNAUTHORIZED,
+  ErrorCode.FORBIDDEN,
+  ErrorCode.PAYLOAD_TOO_LARGE,
+  ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+  ErrorCode.RATE_LIMITED,
+]);
+
 /** A safe, human message for a 4xx raised by the framework rather than by our code. */
 function clientMessage(error: unknown, code: ErrorCode): string {
-  switch (code) {
-    case ErrorCode.NOT_FOUND:
-    case ErrorCode.UNAUTHORIZED:
-    case ErrorCode.FORBIDDEN:
-    case ErrorCode.PAYLOAD_TOO_LARGE:
-    case ErrorCode.UNSUPPORTED_MEDIA_TYPE:
-    case ErrorCode.RATE_LIMITED:
-      return DEFAULT_DETAIL[code];
-    default:
-      break;
-  }
-  const fastifyCode = (error as { code?: unknown }).code;
-  if (fastifyCode === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) {
+  if (FIXED_DETAIL.has(code)) return DEFAULT_DETAIL[code];
+  // Nest wraps Fastify's own errors (body parsing) in an HttpException with the original as cause.
+  const source = error instanceof HttpException && error.cause ? error.cause : error;
+  const fastifyCode = (source as { code?: unknown }).code;
+  if (fastifyCode === 'FST_ERR_CTP_INVALID_JSON_BODY' || source instanceof SyntaxError) {
     return 'The request body is not valid JSON.';
   }
   if (fastifyCode === 'FST_ERR_CTP_EMPTY_JSON_BODY') {

@@ -18,7 +18,9 @@ export class RolesGuard implements CanActivate {
       context.getClass(),
     ]);
     if (!roles?.length) return true;
-    const principal = context.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>().user;
+    const principal = context
+      .switchToHttp()
+      .getRequest<FastifyRequest & { user?: Principal }>().user;
     if (!principal) throw new AppError(ErrorCode.UNAUTHORIZED);
     if (!roles.includes(principal.user.role)) throw new AppError(ErrorCode.FORBIDDEN);
     return true;

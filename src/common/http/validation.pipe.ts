@@ -33,13 +33,20 @@ export class AppValidationPipe extends ValidationPipe {
   }
 }
 
+/**
+ * One entry per invalid field. class-validator lists a property's failed constraints
+ * bottom-up, so the last one is the decorator written first: the most basic rule
+ * ("must be a string" rather than "must be shorter than...").
+ */
 function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((error) => {
     const field = parent ? `${parent}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((message) => ({
-      field,
-      message: message.startsWith('property ') ? `${field} is not allowed` : message,
-    }));
+    const messages = Object.values(error.constraints ?? {});
+    const message = messages[messages.length - 1];
+    const own =
+      message === undefined
+        ? []
+        : [{ field, message: message.startsWith('property ') ? `${field} is not allowed` : message }];
     return [...own, ...flatten(error.children ?? [], field)];
   });
 }

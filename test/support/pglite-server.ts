@@ -1,0 +1,161 @@
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { PGlite } from '@electric-sql/pglite';
+
+/**
+ * Serves one PGlite instance to many `pg` connections over TCP.
+ *
+ * Why not `PGLiteSocketServer`: its multiplexer queues each protocol *message* separately,
+ * so the Parse/Bind/Execute/Sync of two connections interleave and one connection binds the
+ * other's unnamed statement ("unnamed prepared statement does not exist", `portal "" does
+ * not exist`) as soon as two queries run at once. Here a connection's messages are run as
+ * one unit up to a Sync or simple Query, and while a connection is inside a transaction
+ * only that connection runs.
+ */
+interface Unit {
+  conn: number;
+  socket: Socket;
+  bytes: Uint8Array;
+  done: () => void;
+}
+
+export class PgliteTcpServer {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private readonly queue: Unit[] = [];
+  private running = false;
+  /** The connection whose transaction is open, if any. */
+  private owner: number | undefined;
+  private nextId = 1;
+
+  constructor(private readonly db: PGlite) {}
+
+  async start(host = '127.0.0.1', port = 0): Promise<number> {
+    await this.db.waitReady;
+    const server = createServer((socket) => this.accept(socket));
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+    });
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private accept(socket: Socket): void {
+    const conn = this.nextId++;
+    this.sockets.add(socket);
+    let buffer = Buffer.alloc(0);
+    let started = false;
+    let group: Buffer[] = [];
+    let chain = Promise.resolve();
+
+    const submit = (bytes: Buffer) => {
+      chain = chain.then(
+        () =>
+          new Promise<void>((done) => {
+            this.queue.push({ conn, socket, bytes: new Uint8Array(bytes), done });
+            this.pump();
+          }),
+      );
+    };
+
+    socket.on('data', (data: Buffer) => {
+      buffer = Buffer.concat([buffer, data]);
+      for (;;) {
+        if (!started) {
+          if (buffer.length < 8) return;
+          const len = buffer.readInt32BE(0);
+          if (buffer.length < len) return;
+          const code = buffer.readInt32BE(4);
+          const packet = buffer.subarray(0, len);
+          buffer = buffer.subarray(len);
+          if (code === 80877103 || code === 80877104) {
+            socket.write('N'); // no SSL, no GSS encryption
+          } else if (code === 80877102) {
+            // CancelRequest: nothing to cancel in PGlite.
+          } else {
+            started = true;
+            submit(Buffer.from(packet));
+          }
+          continue;
+        }
+        if (buffer.length < 5) return;
+        const len = 1 + buffer.readInt32BE(1);
+        if (buffer.length < len) return;
+        const type = String.fromCharCode(buffer[0]!);
+        const message = buffer.subarray(0, len);
+        buffer = buffer.subarray(len);
+        if (type === 'X') {
+          socket.end();
+          return;
+        }
+        group.push(Buffer.from(message));
+        // Sync, simple Query and Flush end a unit of work the client waits an answer for.
+        if (type === 'S' || type === 'Q' || type === 'H') {
+          submit(Buffer.concat(group));
+          group = [];
+        }
+      }
+    });
+
+    const close = () => {
+      if (!this.sockets.delete(socket)) return;
+      for (let i = this.queue.length - 1; i >= 0; i--) {
+        if (this.queue[i]!.conn === conn) this.queue.splice(i, 1)[0]!.done();
+      }
+      // If it owned an open transaction and is idle, roll back now; if one of its units is
+      // running, pump() rolls back when that unit ends.
+      if (this.owner === conn && !this.running) {
+        this.running = true;
+        void this.db
+          .exec('ROLLBACK')
+          .catch(() => undefined)
+          .finally(() => {
+            this.owner = undefined;
+            this.running = false;
+            this.pump();
+          });
+      }
+    };
+    socket.on('close', close);
+    socket.on('error', close);
+  }
+
+  private pump(): void {
+    if (this.running) return;
+    const i = this.queue.findIndex((q) => this.owner === undefined || q.conn === this.owner);
+    if (i === -1) return;
+    const [item] = this.queue.splice(i, 1) as [Unit];
+    this.running = true;
+    const { socket } = item;
+    void this.db
+      .runExclusive(() =>
+        this.db.execProtocolRawStream(item.bytes, {
+          onRawData: (chunk) => {
+            if (socket.writable) socket.write(Buffer.from(chunk));
+          },
+        }),
+      )
+      .catch(() => undefined)
+      .then(() => {
+        this.owner = this.db.isInTransaction() ? item.conn : undefined;
+        // A connection that went away mid-transaction must not block everyone else.
+        if (this.owner !== undefined && !this.sockets.has(socket)) {
+          this.owner = undefined;
+          return this.db.exec('ROLLBACK').catch(() => undefined);
+        }
+        return undefined;
+      })
+      .finally(() => {
+        this.running = false;
+        item.done();
+        this.pump();
+      });
+  }
+}
