@@ -161,7 +161,7 @@ describe('X-Request-Id', () => {
   it.each([
     ['not a UUID', 'abc'],
     ['a UUID with trailing junk', `${randomUUID()}x`],
-    ['an injection attempt', 'a"}\n{"level":"fatal'],
+    ['an injection attempt', 'a"},{"level":"fatal","x":"<script>'],
   ])('replaces %s with a fresh UUID', async (_name, value) => {
     const res = await api.get('/api/auth/me', { headers: { 'x-request-id': value } });
     const header = res.headers.get('x-request-id');

@@ -202,7 +202,7 @@ describe('rejected access tokens answer 401 UNAUTHORIZED, never 500', () => {
     ['empty JSON segments', () => 'e30.e30.e30'],
     ['dots only', () => '..'],
     ['a 10 000-character string', () => 'x'.repeat(10_000)],
-    ['non-ASCII', () => 'tøken.ünïcode.☃'],
+    ['Latin-1 bytes', () => 'tøken.ünïcode.ÿ'],
   ];
 
   it.each(cases)('%s', async (_name, make) => {

@@ -20,6 +20,7 @@ export function dataSourceOptions(url: string, poolSize: number): DataSourceOpti
     migrations: [join(here, '..', '..', 'migrations', '*.js')],
     migrationsTableName: 'migrations',
     synchronize: false,
+    uuidExtension: 'pgcrypto',
     migrationsRun: false,
     logging: false,
     extra: {

@@ -1,4 +1,5 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { Session } from './session.entity.js';
 
 /**
  * Every refresh token ever issued for a session, stored only as its SHA-256. A rotated token
@@ -11,8 +12,13 @@ export class RefreshToken {
   @PrimaryColumn({ name: 'token_hash', type: 'bytea' })
   tokenHash: Buffer;
 
+  @Index('refresh_tokens_session_id_idx')
   @Column({ name: 'session_id', type: 'uuid' })
   sessionId: string;
+
+  @ManyToOne(() => Session, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'session_id', foreignKeyConstraintName: 'refresh_tokens_session_id_fkey' })
+  session?: Session;
 
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;

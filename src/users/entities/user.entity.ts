@@ -1,8 +1,9 @@
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import type { Role } from './role.js';
 
 /** A person with an account. Emails and usernames are stored normalized (trimmed, lower case). */
 @Entity({ name: 'users' })
+@Check('users_role_check', `role IN ('USER', 'ADMIN')`)
 export class User {
   @PrimaryGeneratedColumn('uuid')
   id: string;
