@@ -2,12 +2,14 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { IncomingMessage } from 'node:http';
 import { Logger } from 'nestjs-pino';
+import { register } from 'prom-client';
 import { AppModule } from './app.module.js';
 import { configureFastify } from './common/http/fastify-setup.js';
 import { requestIdFor } from './common/http/request-id.js';
 import { mountSwagger } from './common/http/swagger.js';
 import { AppValidationPipe } from './common/http/validation.pipe.js';
 import type { AppConfig } from './config/app-config.js';
+import { instrumentHttp } from './metrics/http-metrics.js';
 
 /** Builds the whole application (not yet listening) on a database URL. */
 export async function createApp(
@@ -34,7 +36,9 @@ export async function createApp(
   const logger = app.get(Logger);
   app.useLogger(logger);
   app.flushLogs();
-  configureFastify(app.getHttpAdapter().getInstance());
+  const fastify = app.getHttpAdapter().getInstance();
+  configureFastify(fastify);
+  if (config.metricsEnabled) instrumentHttp(fastify, register);
   app.useGlobalPipes(new AppValidationPipe());
   if (config.corsOrigins.length) {
     app.enableCors({ origin: [...config.corsOrigins], credentials: true });

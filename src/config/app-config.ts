@@ -53,6 +53,7 @@ export class AppConfig {
   };
   readonly bodyLimit!: number;
   readonly shutdownTimeoutMs!: number;
+  readonly metricsEnabled!: boolean;
 }
 
 /**
@@ -115,6 +116,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     bodyLimit: env.BODY_LIMIT,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT,
+    metricsEnabled: env.METRICS_ENABLED,
   };
   checkProductionRules(config);
   return Object.freeze(config);

@@ -104,6 +104,7 @@ export const envSchema = z.object({
   ARGON2_PARALLELISM: integer(1, 1, 64),
   BODY_LIMIT: integer(65_536, 1024, 10_485_760),
   SHUTDOWN_TIMEOUT: duration('10s'),
+  METRICS_ENABLED: boolean(true),
 });
 
 export type Env = z.input<typeof envSchema>;
