@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/app-config.js';
 import { loadEnvFile } from './config/env-file.js';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './database/embedded-postgres.js';
+import type { EmbeddedPostgres } from './database/embedded-postgres.js';
 
 /**
  * Starts the service: configuration, then the embedded database when no DATABASE_URL is
@@ -41,7 +41,9 @@ async function main(): Promise<void> {
   process.once('SIGINT', (signal) => void stop(signal));
 }
 
-function startEmbedded(config: AppConfig): Promise<EmbeddedPostgres> {
+/** Loaded only when needed: PGlite's WebAssembly costs memory a PostgreSQL deployment should not pay. */
+async function startEmbedded(config: AppConfig): Promise<EmbeddedPostgres> {
+  const { startEmbeddedPostgres } = await import('./database/embedded-postgres.js');
   return startEmbeddedPostgres({
     dataDir: join(config.dataDir, 'pgdata'),
     port: config.database.embeddedPort,

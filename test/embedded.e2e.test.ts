@@ -39,7 +39,9 @@ async function kidOf(url: string): Promise<string> {
 describe('embedded mode (no DATABASE_URL)', () => {
   it('keeps users and the signing key in DATA_DIR across restarts', async () => {
     const dataDir = freshDir();
-    const first = await startServer({ dataDir, env: { DATABASE_URL: undefined } });
+    // Fixed, so that the issuer and audience do not change with the port across the restart.
+    const env = { DATABASE_URL: undefined, PUBLIC_URL: 'http://auth.test' };
+    const first = await startServer({ dataDir, env });
     const u = await registerAndLogin(first.api);
     const me = await first.api.get('/api/auth/me', { token: u.accessToken });
     expect(me.status, describeResponse(me)).toBe(200);
@@ -47,7 +49,7 @@ describe('embedded mode (no DATABASE_URL)', () => {
     expect(await first.stop(), tail(first.logs)).toBe(0);
     expect(readdirSync(dataDir).length).toBeGreaterThan(0);
 
-    const second = await startServer({ dataDir, env: { DATABASE_URL: undefined } });
+    const second = await startServer({ dataDir, env });
     const again = await login(second.api, u.email, u.password);
     expect(again.user.id).toBe(u.user.id);
     expect(await kidOf(second.url)).toBe(kid);

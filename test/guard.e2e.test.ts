@@ -20,6 +20,10 @@ const PUBLIC = new Set([
 /** Takes an access token or a refresh token: 401 without either, but not bearer-only. */
 const EITHER = new Set(['POST /api/auth/logout']);
 
+/**
+ * The Auth table of API.md, minus verify-email and resend-verification, which belong to the
+ * email-verification issue (add them here when it lands).
+ */
 const AUTH_ROUTES = [
   'POST /api/auth/register',
   'POST /api/auth/login',
@@ -29,8 +33,6 @@ const AUTH_ROUTES = [
   'POST /api/auth/change-password',
   'GET /api/auth/sessions',
   'DELETE /api/auth/sessions/{id}',
-  'POST /api/auth/verify-email',
-  'POST /api/auth/resend-verification',
 ];
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
@@ -75,7 +77,7 @@ function call(op: Operation, headers: Record<string, string> = {}) {
 }
 
 describe('OpenAPI document', () => {
-  it('is OpenAPI 3 and describes every route of the Auth table', () => {
+  it('is OpenAPI 3 and describes every foundation route of the Auth table', () => {
     expect(String(spec.openapi)).toMatch(/^3\./);
     const keys = operations.map((o) => o.key);
     for (const route of AUTH_ROUTES) expect(keys, route).toContain(route);
