@@ -80,7 +80,7 @@ describe('test database', () => {
             const { rows } = await c.query('SELECT $1::int * 2 AS v, $2::text AS t', [k, `c${i}`]);
             expect(rows[0]).toEqual({ v: k * 2, t: `c${i}` });
             await c.query('BEGIN');
-            const cur = await c.query('SELECT n FROM counters WHERE id = $1', [1]);
+            const cur = await c.query('SELECT n FROM counters WHERE id = $1 FOR UPDATE', [1]);
             await c.query('UPDATE counters SET n = $1 WHERE id = 1', [cur.rows[0].n + 1]);
             await c.query(k % 3 === 0 ? 'ROLLBACK' : 'COMMIT');
           }

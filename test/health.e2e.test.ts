@@ -52,8 +52,11 @@ describe('health', () => {
 describe('graceful shutdown', () => {
   let server: TestServer;
   beforeAll(async () => {
-    // Slow hashes, so that logins are still in flight when SIGTERM arrives.
-    server = await startServer({ env: { ARGON2_MEMORY_COST: '32768', ARGON2_TIME_COST: '2' } });
+    // Hashes twice as slow as the default, so that logins are still in flight at SIGTERM; and a
+    // generous SHUTDOWN_TIMEOUT, so that a slow machine is not mistaken for a broken drain.
+    server = await startServer({
+      env: { ARGON2_MEMORY_COST: '19456', ARGON2_TIME_COST: '4', SHUTDOWN_TIMEOUT: '60s' },
+    });
   });
 
   /** status 0: the connection failed; body then holds the error. */
@@ -114,12 +117,33 @@ describe('graceful shutdown', () => {
     return { sent, done };
   }
 
+  function get(path: string): Promise<Outcome> {
+    return new Promise((resolve, reject) => {
+      httpRequest(`${server.url}${path}`, { agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            at: Date.now(),
+          }),
+        );
+      })
+        .on('error', reject)
+        .end();
+    });
+  }
+
   it('answers every accepted request completely on SIGTERM, then exits 0', async () => {
     const { email, password } = await register(server.api);
     const calls = Array.from({ length: 20 }, () => post('/api/auth/login', { email, password }));
     const settled = Promise.all(calls.map((c) => c.done));
     await Promise.all(calls.map((c) => c.sent));
-    await sleep(100); // let the server read them
+    // Barrier: a request on a connection opened after the 20 is answered only once the server
+    // has accepted (in order) the 20 connections before it, so all of them count as accepted.
+    const barrier = await get('/health/live');
+    expect(barrier.status).toBe(200);
     const killedAt = Date.now();
     server.child.kill('SIGTERM');
 
@@ -137,5 +161,5 @@ describe('graceful shutdown', () => {
     const afterKill = results.filter((r) => r.status === 200 && r.at > killedAt);
     expect(afterKill.length).toBeGreaterThan(0);
     expect(code, tail(server.logs)).toBe(0);
-  }, 60_000);
+  }, 90_000);
 });

@@ -187,6 +187,7 @@ const EMBEDDED_DB: TestDatabase = {
  * and resolves once `GET /health/ready` answers 200.
  */
 export async function startServer(opts: StartServerOptions = {}): Promise<TestServer> {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
   const env = opts.env ?? {};
   const embedded = 'DATABASE_URL' in env && env.DATABASE_URL === undefined;
   const ownDb = !opts.database && !embedded;
@@ -223,7 +224,9 @@ export async function startServer(opts: StartServerOptions = {}): Promise<TestSe
     stop: () => {
       stopped ??= (async () => {
         live.delete(resource);
-        if (proc.child.exitCode === null && proc.child.signalCode === null) {
+        // Not twice: a test may have sent SIGTERM itself, and a second one could kill the
+        // process in the middle of its graceful shutdown.
+        if (proc.child.exitCode === null && proc.child.signalCode === null && !proc.child.killed) {
           proc.child.kill('SIGTERM');
         }
         const force = setTimeout(() => proc.child.kill('SIGKILL'), 20_000);
