@@ -47,7 +47,6 @@ async function startEmbedded(config: AppConfig): Promise<EmbeddedPostgres> {
   return startEmbeddedPostgres({
     dataDir: join(config.dataDir, 'pgdata'),
     port: config.database.embeddedPort,
-    maxConnections: config.database.poolSize + 2,
   });
 }
 

@@ -20,7 +20,6 @@ const url =
     await startEmbeddedPostgres({
       dataDir: join(config.dataDir, 'pgdata'),
       port: 0,
-      maxConnections: 4,
     })
   ).url;
 

@@ -3,7 +3,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { citext } from '@electric-sql/pglite/contrib/citext';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import pg from 'pg';
-import { PgliteTcpServer } from './pglite-server.js';
+import { PgliteTcpServer } from '../../src/database/pglite-tcp-server.js';
 
 /**
  * A throwaway database for one test file (or a few servers of one file).

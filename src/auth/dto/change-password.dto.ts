@@ -1,3 +1,4 @@
+import { IsNewPassword } from '../../users/dto/password.validator.js';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 
 export class ChangePasswordDto {
@@ -7,8 +8,7 @@ export class ChangePasswordDto {
   currentPassword: string;
 
   /** Same rules as at registration. @example "another long passphrase" */
-  @IsString()
-  @MaxLength(1024)
+  @IsNewPassword()
   newPassword: string;
 
   /** When present it must equal `newPassword` (`PASSWORD_MISMATCH`). */

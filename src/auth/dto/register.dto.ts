@@ -1,4 +1,5 @@
 import { Transform } from 'class-transformer';
+import { IsNewPassword } from '../../users/dto/password.validator.js';
 import { IsEmail, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { trimmed, lowerTrimmed } from '../../common/http/transforms.js';
 
@@ -14,8 +15,7 @@ export class RegisterDto {
    * `WEAK_PASSWORD` when it is too short or long, commonly used, or contains the email's
    * local part or the username. @example "correct horse battery staple"
    */
-  @IsString()
-  @MaxLength(1024)
+  @IsNewPassword()
   password: string;
 
   /** 3–32 of `a-z 0-9 _ . -`, compared case-insensitively and stored lower-cased. @example "ada" */

@@ -17,7 +17,10 @@ export class AppValidationPipe extends ValidationPipe {
       validationError: { target: false, value: false },
       exceptionFactory: (errors) => {
         const fieldErrors = flatten(errors);
-        return new AppError(ErrorCode.VALIDATION_FAILED, fieldErrors[0]?.message, fieldErrors);
+        const code = onlyPolicyFailures(errors)
+          ? ErrorCode.WEAK_PASSWORD
+          : ErrorCode.VALIDATION_FAILED;
+        return new AppError(code, fieldErrors[0]?.message, fieldErrors);
       },
     });
   }
@@ -31,6 +34,21 @@ export class AppValidationPipe extends ValidationPipe {
     }
     return super.transform(value, metadata);
   }
+}
+
+/** True when every failed constraint is a password-policy one (see `IsNewPassword`). */
+function onlyPolicyFailures(errors: ValidationError[]): boolean {
+  const contexts = errors.flatMap((error) => Object.values(error.contexts ?? {}));
+  const failures = errors.reduce(
+    (sum, error) => sum + Object.keys(error.constraints ?? {}).length,
+    0,
+  );
+  return (
+    failures > 0 &&
+    errors.every((error) => !error.children?.length) &&
+    contexts.length === failures &&
+    contexts.every((context) => (context as { code?: unknown }).code === ErrorCode.WEAK_PASSWORD)
+  );
 }
 
 /**
