@@ -46,7 +46,12 @@ function flatten(errors: ValidationError[], parent = ''): FieldError[] {
     const own =
       message === undefined
         ? []
-        : [{ field, message: message.startsWith('property ') ? `${field} is not allowed` : message }];
+        : [
+            {
+              field,
+              message: message.startsWith('property ') ? `${field} is not allowed` : message,
+            },
+          ];
     return [...own, ...flatten(error.children ?? [], field)];
   });
 }
