@@ -51,8 +51,9 @@ export function whereClause(filter: UserFilter): SqlFragment {
   const conditions: string[] = [];
   const params: unknown[] = [];
   if (filter.search) {
-    params.push(`%${escapeLike(filter.search)}%`);
-    conditions.push(`${SEARCH_TEXT} ILIKE $${params.length}`);
+    const { operator, pattern } = searchPattern(filter.search);
+    params.push(pattern);
+    conditions.push(`${SEARCH_TEXT} ${operator} $${params.length}`);
   }
   if (filter.role !== undefined) {
     params.push(filter.role);
@@ -67,6 +68,25 @@ export function whereClause(filter: UserFilter): SqlFragment {
 
 export function orderByClause(sort: UserSortKey, order: SortOrder): string {
   return `ORDER BY ${ORDER_BY[sort](order)}`;
+}
+
+/** Shorter terms hold no trigram, so a substring match could only scan every row. */
+export const SUBSTRING_SEARCH_MIN_LENGTH = 3;
+
+/**
+ * Terms of 3+ characters match anywhere (`ILIKE '%term%'`). Shorter ones match the start
+ * of a word, after a space, `.`, `_`, `@` or `-` (so "li" finds "Li" and "lisa@..." but not
+ * "alice"): pg_trgm turns that anchored regex into word-start trigrams it can look up.
+ */
+function searchPattern(term: string): { operator: string; pattern: string } {
+  if ([...term].length >= SUBSTRING_SEARCH_MIN_LENGTH) {
+    return { operator: 'ILIKE', pattern: `%${escapeLike(term)}%` };
+  }
+  return { operator: '~*', pattern: `(^|[ ._@-])${escapeRegex(term)}` };
+}
+
+function escapeRegex(term: string): string {
+  return term.replace(/[\\^$.|?*+()[\]{}-]/g, (c) => `\\${c}`);
 }
 
 /** The search term taken literally: `%`, `_` and `\` lose their LIKE meaning. */

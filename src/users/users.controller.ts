@@ -81,8 +81,8 @@ export class UsersController {
 
   /**
    * Lists users, filtered by `search`, `role` and `active`, sorted by `sort` and `order`.
-   * `total` is exact up to 10,000 matches and PostgreSQL's estimate beyond (see the
-   * response schema): counting a million rows would cost more than the page.
+   * `total` is exact up to 10,000 matches (1,000 with `search`) and PostgreSQL's estimate
+   * beyond (see the response schema): counting a million rows costs more than the page.
    */
   @Get()
   @Roles('ADMIN')

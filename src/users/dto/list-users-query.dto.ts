@@ -29,8 +29,10 @@ export class ListUsersQueryDto {
   limit: number = 20;
 
   /**
-   * Case-insensitive substring of the email, username, first or last name, or of
-   * "first last" (so "ada lovelace" finds Ada Lovelace). `%` and `_` match themselves.
+   * Case-insensitive. A term of 3 or more characters matches anywhere in the email,
+   * username, first or last name, or in "first last" (so "ada lovelace" finds Ada
+   * Lovelace); a 1–2 character term matches the start of a word (after a space, `.`, `_`,
+   * `@` or `-`), so "li" finds "Li" but not "alice". Every character matches itself.
    * @example "lovelace"
    */
   @IsOptional()
