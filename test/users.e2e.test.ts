@@ -7,7 +7,6 @@ import {
   register,
   registerAndLogin,
   strongPassword,
-  type LoggedInUser,
   uniqueEmail,
   uniqueUsername,
 } from './support/fixtures.js';
@@ -36,12 +35,6 @@ async function createUser(body: Record<string, unknown> = {}, token = admin) {
   const res = await api.post('/api/users', input, { token });
   if (res.status !== 201) throw new Error(`create failed: ${describeResponse(res)}`);
   return { user: res.body, email: input.email as string, password: input.password as string };
-}
-
-/** A second admin, logged in. */
-async function newAdmin(): Promise<LoggedInUser> {
-  const { user, email, password } = await createUser({ role: 'ADMIN' });
-  return { ...(await login(api, email, password)), user, email, password };
 }
 
 describe('GET /api/users/me', () => {
