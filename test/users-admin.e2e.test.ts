@@ -37,7 +37,7 @@ async function activeAdmins(api: Api, email: string, password: string): Promise<
     token: accessToken,
   });
   expect(res.status).toBe(200);
-  return res.body.items.map((u: any) => u.email);
+  return res.body.items.map((u: { email: string }) => u.email);
 }
 
 describe('bootstrap admin', () => {
@@ -75,7 +75,7 @@ describe('bootstrap admin', () => {
     const rows = await db.query<{ n: string }>(
       `SELECT count(*) AS n FROM users WHERE role = 'ADMIN'`,
     );
-    expect(Number(rows[0]!.n)).toBe(1);
+    expect(Number(rows[0].n)).toBe(1);
     await Promise.all([a.stop(), b.stop()]);
   }, 120_000);
 

@@ -73,10 +73,20 @@ afterAll(cleanup);
 
 const list = (query: string) => api.get(`/api/users${query}`, { token });
 
-async function emails(query: string): Promise<{ emails: string[]; total: number; body: any }> {
+interface Listed {
+  emails: string[];
+  total: number;
+  body: { items: unknown[]; total: number; page: number; limit: number };
+}
+
+async function emails(query: string): Promise<Listed> {
   const res = await list(query);
   expect(res.status, describeResponse(res)).toBe(200);
-  return { emails: res.body.items.map((u: any) => u.email), total: res.body.total, body: res.body };
+  return {
+    emails: res.body.items.map((u: { email: string }) => u.email),
+    total: res.body.total,
+    body: res.body,
+  };
 }
 
 const ALL = [ADMIN_EMAIL, ...SEEDS.map((s) => s.email)];
@@ -86,8 +96,8 @@ describe('GET /api/users', () => {
     const { body } = await emails('');
     expect(Object.keys(body).sort()).toEqual(['items', 'limit', 'page', 'total']);
     expect(body).toMatchObject({ page: 1, limit: 20, total: ALL.length });
-    body.items.forEach(expectUser);
-    expect(body.items.map((u: any) => u.email)).toEqual([...ALL].reverse());
+    body.items.forEach((user) => expectUser(user));
+    expect(body.items.map((u) => (u as { email: string }).email)).toEqual([...ALL].reverse());
   });
 
   it('sorts by createdAt, email, username and lastLoginAt, both ways', async () => {

@@ -34,7 +34,7 @@ async function createUser(body: Record<string, unknown> = {}, token = admin) {
   const input = { email: uniqueEmail(), password: strongPassword(), ...body };
   const res = await api.post('/api/users', input, { token });
   if (res.status !== 201) throw new Error(`create failed: ${describeResponse(res)}`);
-  return { user: res.body, email: input.email as string, password: input.password as string };
+  return { user: res.body, email: input.email, password: input.password };
 }
 
 describe('GET /api/users/me', () => {
@@ -567,15 +567,15 @@ describe('LAST_ADMIN', () => {
       const where = results.map(describeResponse).join('\n');
       expect(results.map((r) => r.status).sort(), where).toEqual([200, 409]);
       const loser = results.findIndex((r) => r.status === 409);
-      expectProblem(results[loser]!, 409, 'LAST_ADMIN');
-      const survivor = admins[loser]!;
+      expectProblem(results[loser], 409, 'LAST_ADMIN');
+      const survivor = admins[loser];
       const remaining = await s.get('/api/users?role=ADMIN&active=true', {
         token: survivor.accessToken,
       });
       expect(remaining.body.total).toBe(1);
       expect(remaining.body.items[0].id).toBe(survivor.user.id);
       // Restore the other admin for the next round.
-      const other = admins[1 - loser]!;
+      const other = admins[1 - loser];
       const restore = await s.patch(
         `/api/users/${other.user.id}`,
         { role: 'ADMIN', active: true },
