@@ -86,7 +86,13 @@ export class UsersController {
    */
   @Get()
   @Roles('ADMIN')
-  @ApiOperation({ operationId: 'listUsers', summary: 'List users (admin)' })
+  @ApiOperation({
+    operationId: 'listUsers',
+    summary: 'List users (admin)',
+    // Spelled out here as well: the Swagger plugin does not turn controller JSDoc into descriptions.
+    description:
+      "`total` is exact up to 10,000 matches (1,000 with `search`) and PostgreSQL's estimate beyond, never below that limit + 1: counting a million rows costs more than the page. Search terms of 3+ characters match anywhere; shorter ones match the start of a word.",
+  })
   @ApiProblems(ErrorCode.VALIDATION_FAILED, ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN)
   async list(@Query() query: ListUsersQueryDto): Promise<UserPageDto> {
     const page = await this.users.list(query);
@@ -138,7 +144,12 @@ export class UsersController {
    */
   @Patch(':id')
   @Roles('ADMIN')
-  @ApiOperation({ operationId: 'updateUser', summary: 'Update a user (admin)' })
+  @ApiOperation({
+    operationId: 'updateUser',
+    summary: 'Update a user (admin)',
+    description:
+      "Deactivation, a role change or a new password revokes all the user's sessions. A new `email` is unverified unless `emailVerified` is sent. `username`, `firstName`, `lastName` accept null to clear. No change may leave zero active admins (409 LAST_ADMIN).",
+  })
   @ApiProblems(
     ErrorCode.VALIDATION_FAILED,
     ErrorCode.WEAK_PASSWORD,
