@@ -1,13 +1,17 @@
 import { Module } from '@nestjs/common';
 import { SessionsModule } from '../sessions/sessions.module.js';
+import { AdminBootstrap } from './admin-bootstrap.js';
 import { PasswordPolicy } from './password-policy.js';
 import { PasswordService } from './password.service.js';
+import { UsersController } from './users.controller.js';
 import { UsersRepository } from './users.repository.js';
+import { UsersService } from './users.service.js';
 
-/** Accounts: the users table, password hashing, and (later) self-service and admin routes. */
+/** Accounts: the users table, password hashing, self-service and admin routes, the bootstrap admin. */
 @Module({
   imports: [SessionsModule],
-  providers: [UsersRepository, PasswordService, PasswordPolicy],
-  exports: [UsersRepository, PasswordService, PasswordPolicy],
+  controllers: [UsersController],
+  providers: [UsersRepository, PasswordService, PasswordPolicy, UsersService, AdminBootstrap],
+  exports: [UsersRepository, PasswordService, PasswordPolicy, UsersService],
 })
 export class UsersModule {}

@@ -6,6 +6,26 @@ import { ErrorCode } from '../common/errors/error-code.js';
 import type { User } from './entities/user.entity.js';
 import type { Role } from './entities/role.js';
 import { USER_COLUMNS, toUser, type UserRow } from './user-row.js';
+import {
+  orderByClause,
+  whereClause,
+  type UserFilter,
+  type UserListQuery,
+} from './user-list-sql.js';
+
+/** Columns an update may set, by the User property that names them. */
+const UPDATABLE_COLUMNS = {
+  email: 'email',
+  username: 'username',
+  firstName: 'first_name',
+  lastName: 'last_name',
+  role: 'role',
+  active: 'active',
+  emailVerified: 'email_verified',
+  passwordHash: 'password_hash',
+} as const;
+
+export type UserChanges = Partial<Pick<User, keyof typeof UPDATABLE_COLUMNS>>;
 
 export interface NewUser {
   email: string;
@@ -27,6 +47,10 @@ export class UsersRepository {
     return manager ?? this.dataSource.manager;
   }
 
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
   async findById(id: string, manager?: EntityManager): Promise<User | undefined> {
     const rows: UserRow[] = await this.managerOr(manager).query(
       `SELECT ${USER_COLUMNS('u')} FROM users u WHERE u.id = $1`,
@@ -36,8 +60,12 @@ export class UsersRepository {
   }
 
   /** Looks a user up by normalized email or username (the unique indexes serve both). */
-  async findByLogin(by: 'email' | 'username', value: string): Promise<User | undefined> {
-    const rows: UserRow[] = await this.dataSource.query(
+  async findByLogin(
+    by: 'email' | 'username',
+    value: string,
+    manager?: EntityManager,
+  ): Promise<User | undefined> {
+    const rows: UserRow[] = await this.managerOr(manager).query(
       `SELECT ${USER_COLUMNS('u')} FROM users u WHERE lower(u.${by}) = $1`,
       [value],
     );
@@ -82,6 +110,105 @@ export class UsersRepository {
       `UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1`,
       [id, passwordHash],
     );
+  }
+
+  /** Reads the user and locks the row until the transaction ends. */
+  async lockById(id: string, manager: EntityManager): Promise<User | undefined> {
+    const rows: UserRow[] = await manager.query(
+      `SELECT ${USER_COLUMNS('u')} FROM users u WHERE u.id = $1 FOR UPDATE`,
+      [id],
+    );
+    return rows[0] ? toUser(rows[0]) : undefined;
+  }
+
+  /**
+   * Locks every active admin, in id order so that concurrent callers queue up instead of
+   * deadlocking, and answers their ids. A transaction that holds these locks sees the
+   * committed outcome of any concurrent demotion (READ COMMITTED re-checks a locked row
+   * against the WHERE clause), so counting them is race-free.
+   */
+  async lockActiveAdminIds(manager: EntityManager): Promise<string[]> {
+    const rows: { id: string }[] = await manager.query(
+      `SELECT id FROM users WHERE role = 'ADMIN' AND active ORDER BY id FOR UPDATE`,
+    );
+    return rows.map((row) => row.id);
+  }
+
+  async hasActiveAdmin(manager?: EntityManager): Promise<boolean> {
+    const rows: unknown[] = await this.managerOr(manager).query(
+      `SELECT 1 FROM users WHERE role = 'ADMIN' AND active LIMIT 1`,
+    );
+    return rows.length > 0;
+  }
+
+  /** Sets the given fields (and `updated_at`); `undefined` when there is no such user. */
+  async update(
+    id: string,
+    changes: UserChanges,
+    manager?: EntityManager,
+  ): Promise<User | undefined> {
+    const params: unknown[] = [id];
+    const assignments = Object.entries(changes)
+      .filter(([, value]) => value !== undefined)
+      .map(([key, value]) => {
+        params.push(value);
+        return `${UPDATABLE_COLUMNS[key as keyof UserChanges]} = $${params.length}`;
+      });
+    try {
+      const [rows]: [UserRow[], number] = await this.managerOr(manager).query(
+        `UPDATE users AS u SET ${[...assignments, 'updated_at = now()'].join(', ')}
+          WHERE u.id = $1 RETURNING ${USER_COLUMNS('u')}`,
+        params,
+      );
+      return rows[0] ? toUser(rows[0]) : undefined;
+    } catch (error) {
+      throw translateUniqueViolation(error);
+    }
+  }
+
+  /** Deletes the user; sessions and refresh tokens go with it (ON DELETE CASCADE). */
+  async delete(id: string, manager?: EntityManager): Promise<boolean> {
+    const [, count]: [unknown[], number] = await this.managerOr(manager).query(
+      `DELETE FROM users WHERE id = $1`,
+      [id],
+    );
+    return count > 0;
+  }
+
+  /** One page of users; `whereClause` and `orderByClause` keep each on an index. */
+  async list(query: UserListQuery): Promise<User[]> {
+    const where = whereClause(query);
+    const n = where.params.length;
+    const rows: UserRow[] = await this.dataSource.query(
+      `SELECT ${USER_COLUMNS('u')} FROM users u ${where.sql}
+        ${orderByClause(query.sort, query.order)} LIMIT $${n + 1} OFFSET $${n + 2}`,
+      [...where.params, query.limit, query.offset],
+    );
+    return rows.map(toUser);
+  }
+
+  /**
+   * The number of matching users, counted exactly but only up to `cap + 1`, so the cost
+   * is bounded however many rows match.
+   */
+  async countUpTo(filter: UserFilter, cap: number): Promise<number> {
+    const where = whereClause(filter);
+    const rows: { count: string }[] = await this.dataSource.query(
+      `SELECT count(*) AS count FROM (SELECT 1 FROM users u ${where.sql} LIMIT $${where.params.length + 1}) matching`,
+      [...where.params, cap + 1],
+    );
+    return Number(rows[0].count);
+  }
+
+  /** PostgreSQL's own estimate of the matching rows (from table statistics), at no cost. */
+  async estimateCount(filter: UserFilter): Promise<number> {
+    const where = whereClause(filter);
+    const rows: { 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }[] =
+      await this.dataSource.query(
+        `EXPLAIN (FORMAT JSON) SELECT 1 FROM users u ${where.sql}`,
+        where.params,
+      );
+    return Math.round(rows[0]['QUERY PLAN'][0].Plan['Plan Rows']);
   }
 }
 

@@ -1,0 +1,8 @@
+import { IsString, MaxLength } from 'class-validator';
+
+export class DeleteMeDto {
+  /** The account's current password, as a last check before it is deleted. */
+  @IsString()
+  @MaxLength(1024)
+  password: string;
+}

@@ -1,0 +1,182 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Query,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Principal } from '../auth/principal.js';
+import { CurrentUser } from '../common/decorators/current-user.decorator.js';
+import { Roles } from '../common/decorators/roles.decorator.js';
+import { AppError } from '../common/errors/app-error.js';
+import { ErrorCode } from '../common/errors/error-code.js';
+import { ApiProblems } from '../common/http/api-problems.decorator.js';
+import { CreateUserDto } from './dto/create-user.dto.js';
+import { DeleteMeDto } from './dto/delete-me.dto.js';
+import { ListUsersQueryDto } from './dto/list-users-query.dto.js';
+import { UpdateMeDto } from './dto/update-me.dto.js';
+import { UpdateUserDto } from './dto/update-user.dto.js';
+import { UserPageDto } from './dto/user-page.dto.js';
+import { UserDto } from './dto/user.dto.js';
+import { UsersService } from './users.service.js';
+
+/** A malformed `:id` is a 400 VALIDATION_FAILED, like any other invalid input. */
+const uuidPipe = new ParseUUIDPipe({
+  exceptionFactory: () =>
+    new AppError(ErrorCode.VALIDATION_FAILED, 'id must be a UUID', [
+      { field: 'id', message: 'id must be a UUID' },
+    ]),
+});
+
+@ApiTags('users')
+@ApiBearerAuth()
+@Controller('api/users')
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  // The `me` routes come before `:id`, which would otherwise capture them.
+
+  /** The caller's account (the same as `GET /api/auth/me`). */
+  @Get('me')
+  @ApiOperation({ operationId: 'getMyAccount', summary: 'My account' })
+  @ApiProblems(ErrorCode.UNAUTHORIZED)
+  async getMe(@CurrentUser() caller: Principal): Promise<UserDto> {
+    return UserDto.from(await this.users.get(caller.user.id));
+  }
+
+  /**
+   * Changes the caller's `username`, `firstName` or `lastName`; omitted fields stay, `null`
+   * clears one. Any other field is refused with 400.
+   */
+  @Patch('me')
+  @ApiOperation({ operationId: 'updateMyAccount', summary: 'Update my profile' })
+  @ApiProblems(ErrorCode.VALIDATION_FAILED, ErrorCode.UNAUTHORIZED, ErrorCode.USERNAME_TAKEN)
+  async updateMe(@CurrentUser() caller: Principal, @Body() dto: UpdateMeDto): Promise<UserDto> {
+    return UserDto.from(await this.users.updateMe(caller, dto));
+  }
+
+  /**
+   * Deletes the caller's account and all its sessions after checking `password`; every
+   * token of the account stops working at once. The last active admin cannot delete
+   * themselves (409 LAST_ADMIN).
+   */
+  @Delete('me')
+  @HttpCode(204)
+  @ApiOperation({ operationId: 'deleteMyAccount', summary: 'Delete my account' })
+  @ApiProblems(
+    ErrorCode.VALIDATION_FAILED,
+    ErrorCode.INVALID_CURRENT_PASSWORD,
+    ErrorCode.UNAUTHORIZED,
+    ErrorCode.LAST_ADMIN,
+  )
+  async deleteMe(@CurrentUser() caller: Principal, @Body() dto: DeleteMeDto): Promise<void> {
+    await this.users.deleteMe(caller, dto.password);
+  }
+
+  /**
+   * Lists users, filtered by `search`, `role` and `active`, sorted by `sort` and `order`.
+   * `total` is exact up to 10,000 matches (1,000 with `search`) and PostgreSQL's estimate
+   * beyond (see the response schema): counting a million rows costs more than the page.
+   */
+  @Get()
+  @Roles('ADMIN')
+  @ApiOperation({
+    operationId: 'listUsers',
+    summary: 'List users (admin)',
+    // Spelled out here as well: the Swagger plugin does not turn controller JSDoc into descriptions.
+    description:
+      "`total` is exact up to 10,000 matches (1,000 with `search`) and PostgreSQL's estimate beyond, never below that limit + 1: counting a million rows costs more than the page. Search terms of 3+ characters match anywhere; shorter ones match the start of a word.",
+  })
+  @ApiProblems(ErrorCode.VALIDATION_FAILED, ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN)
+  async list(@Query() query: ListUsersQueryDto): Promise<UserPageDto> {
+    const page = await this.users.list(query);
+    return UserPageDto.of(
+      page.items.map((user) => UserDto.from(user)),
+      page.total,
+      query.page,
+      query.limit,
+    );
+  }
+
+  /**
+   * Creates an account; unlike registration, may set `role`, `active` and
+   * `emailVerified`, and sends no verification email.
+   */
+  @Post()
+  @Roles('ADMIN')
+  @ApiOperation({ operationId: 'createUser', summary: 'Create a user (admin)' })
+  @ApiProblems(
+    ErrorCode.VALIDATION_FAILED,
+    ErrorCode.WEAK_PASSWORD,
+    ErrorCode.UNAUTHORIZED,
+    ErrorCode.FORBIDDEN,
+    ErrorCode.EMAIL_TAKEN,
+    ErrorCode.USERNAME_TAKEN,
+  )
+  async create(@Body() dto: CreateUserDto): Promise<UserDto> {
+    return UserDto.from(await this.users.create(dto));
+  }
+
+  /** One user: admins may read anyone, other users only themselves (else 403). */
+  @Get(':id')
+  @ApiOperation({ operationId: 'getUser', summary: 'Get a user' })
+  @ApiProblems(
+    ErrorCode.VALIDATION_FAILED,
+    ErrorCode.UNAUTHORIZED,
+    ErrorCode.FORBIDDEN,
+    ErrorCode.NOT_FOUND,
+  )
+  async get(@CurrentUser() caller: Principal, @Param('id', uuidPipe) id: string): Promise<UserDto> {
+    return UserDto.from(await this.users.getAs(caller, id));
+  }
+
+  /**
+   * Changes a user. Deactivating them, changing their role or setting their password
+   * revokes all their sessions (their access tokens fail on the next request). A new
+   * `email` is unverified unless `emailVerified` is sent too. No change may leave zero
+   * active admins (409 LAST_ADMIN).
+   */
+  @Patch(':id')
+  @Roles('ADMIN')
+  @ApiOperation({
+    operationId: 'updateUser',
+    summary: 'Update a user (admin)',
+    description:
+      "Deactivation, a role change or a new password revokes all the user's sessions. A new `email` is unverified unless `emailVerified` is sent. `username`, `firstName`, `lastName` accept null to clear. No change may leave zero active admins (409 LAST_ADMIN).",
+  })
+  @ApiProblems(
+    ErrorCode.VALIDATION_FAILED,
+    ErrorCode.WEAK_PASSWORD,
+    ErrorCode.UNAUTHORIZED,
+    ErrorCode.FORBIDDEN,
+    ErrorCode.NOT_FOUND,
+    ErrorCode.EMAIL_TAKEN,
+    ErrorCode.USERNAME_TAKEN,
+    ErrorCode.LAST_ADMIN,
+  )
+  async update(@Param('id', uuidPipe) id: string, @Body() dto: UpdateUserDto): Promise<UserDto> {
+    return UserDto.from(await this.users.update(id, dto));
+  }
+
+  /** Deletes a user and all their sessions, unless they are the last active admin. */
+  @Delete(':id')
+  @HttpCode(204)
+  @Roles('ADMIN')
+  @ApiOperation({ operationId: 'deleteUser', summary: 'Delete a user (admin)' })
+  @ApiProblems(
+    ErrorCode.VALIDATION_FAILED,
+    ErrorCode.UNAUTHORIZED,
+    ErrorCode.FORBIDDEN,
+    ErrorCode.NOT_FOUND,
+    ErrorCode.LAST_ADMIN,
+  )
+  async delete(@Param('id', uuidPipe) id: string): Promise<void> {
+    await this.users.delete(id);
+  }
+}
