@@ -55,7 +55,19 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.stopping = true;
     this.wake();
-    await this.loop;
+    // A hung SMTP server could hold the current send for up to SEND_TIMEOUT_MS, longer
+    // than SHUTDOWN_TIMEOUT allows: stop waiting after half of it. The message keeps its
+    // lease and is retried once the lease runs out; the mailer closes its transport next
+    // and the process exits, which cuts the unfinished SMTP transaction.
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = await Promise.race([
+      this.loop?.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), this.config.shutdownTimeoutMs / 2);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (gaveUp) this.logger.warn('Stopped while a message was being sent; it will be retried');
   }
 
   /** Looks for due messages now instead of at the end of the current sleep. */
