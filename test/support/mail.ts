@@ -31,12 +31,12 @@ export function waitForNth(
 export function linkIn(mail: { text: string }, page: string): { link: string; token: string } {
   const match = new RegExp(`(\\S+/${page}\\?token=([\\w-]+))`).exec(mail.text);
   if (!match) throw new Error(`no /${page} link in:\n${mail.text}`);
-  return { link: match[1]!, token: match[2]! };
+  return { link: match[1], token: match[2] };
 }
 
 /** The 6-digit code of a reset email. */
 export function codeIn(mail: { text: string }): string {
   const match = /^\s*(\d{6})\s*$/m.exec(mail.text);
   if (!match) throw new Error(`no 6-digit code in:\n${mail.text}`);
-  return match[1]!;
+  return match[1];
 }
