@@ -30,7 +30,7 @@ afterAll(async () => {
 async function eventually(
   predicate: () => boolean | Promise<boolean>,
   what: string,
-  timeoutMs = 30_000,
+  timeoutMs = 60_000,
 ) {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
@@ -121,11 +121,11 @@ describe('SMTP down', () => {
       const hole = await startBlackHole();
       const server = await startServer({ env: { SMTP_URL: hole.url } });
       const email = uniqueEmail('hung');
-      const started = performance.now();
       await register(server.api, { email });
+      const started = performance.now();
       const res = await server.api.post('/api/recovery/forgot-password', { email });
       expect(res.status).toBe(202);
-      expect(performance.now() - started).toBeLessThan(3_000);
+      expect(performance.now() - started).toBeLessThan(2_000);
       await eventually(
         async () => (await outbox(server)).some((r) => r.attempts >= 1),
         'a claimed message',
