@@ -4,6 +4,7 @@ import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { RolesGuard } from '../common/guards/roles.guard.js';
 import { AppConfig } from '../config/app-config.js';
+import { EmailVerificationModule } from '../recovery/email-verification.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AuthController } from './auth.controller.js';
@@ -15,7 +16,13 @@ import { JwtStrategy } from './strategies/jwt.strategy.js';
 import { TokenService } from './token.service.js';
 
 @Module({
-  imports: [PassportModule, JwtModule.register({}), UsersModule, SessionsModule],
+  imports: [
+    PassportModule,
+    JwtModule.register({}),
+    UsersModule,
+    SessionsModule,
+    EmailVerificationModule,
+  ],
   controllers: [AuthController, JwksController],
   providers: [
     {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { AppConfig } from '../config/app-config.js';
+import { EmailVerificationService } from '../recovery/email-verification.service.js';
 import type { SessionMeta } from '../sessions/sessions.repository.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import type { User } from '../users/entities/user.entity.js';
@@ -26,6 +27,7 @@ export class AuthService {
     private readonly sessions: SessionsService,
     private readonly tokens: TokenService,
     private readonly config: AppConfig,
+    private readonly verification: EmailVerificationService,
   ) {}
 
   async register(dto: RegisterDto): Promise<User> {
@@ -35,13 +37,20 @@ export class AuthService {
     if (dto.username && (await this.users.findByLogin('username', dto.username))) {
       throw new AppError(ErrorCode.USERNAME_TAKEN);
     }
-    return this.users.insert({
-      email: dto.email,
-      username: dto.username ?? null,
-      passwordHash: await this.passwords.hash(dto.password),
-      firstName: dto.firstName ?? null,
-      lastName: dto.lastName ?? null,
-    });
+    const passwordHash = await this.passwords.hash(dto.password);
+    // The user and its verification email are committed together, or neither is.
+    return this.verification.createWithVerification((tx) =>
+      this.users.insert(
+        {
+          email: dto.email,
+          username: dto.username ?? null,
+          passwordHash,
+          firstName: dto.firstName ?? null,
+          lastName: dto.lastName ?? null,
+        },
+        tx,
+      ),
+    );
   }
 
   /**

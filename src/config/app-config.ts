@@ -26,7 +26,12 @@ export class AppConfig {
     readonly migrationsRun: boolean;
   };
   readonly redisUrl!: string | undefined;
-  readonly mail!: { readonly smtpUrl: string | undefined; readonly from: string };
+  readonly mail!: {
+    readonly smtpUrl: string | undefined;
+    readonly from: string;
+    /** How often each instance's outbox worker looks for due messages. */
+    readonly pollIntervalMs: number;
+  };
   readonly jwt!: {
     readonly privateKeyPem: string | undefined;
     readonly issuer: string;
@@ -41,6 +46,8 @@ export class AppConfig {
     readonly cookieSecure: boolean;
   };
   readonly emailVerification!: 'optional' | 'required';
+  /** Lifetime of the link in a verification email. */
+  readonly emailVerificationTtlMs!: number;
   readonly recovery!: { readonly tokenTtlMs: number; readonly otpMaxAttempts: number };
   readonly corsOrigins!: readonly string[];
   readonly admin!: { readonly email: string | undefined; readonly password: string | undefined };
@@ -86,7 +93,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       migrationsRun: env.MIGRATIONS_RUN,
     },
     redisUrl: env.REDIS_URL,
-    mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },
+    mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, pollIntervalMs: env.MAIL_POLL_INTERVAL },
     jwt: {
       privateKeyPem: env.JWT_PRIVATE_KEY?.replace(/\\n/g, '\n'),
       issuer: env.JWT_ISSUER ?? publicUrl,
@@ -101,6 +108,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       cookieSecure: env.COOKIE_SECURE,
     },
     emailVerification: env.EMAIL_VERIFICATION,
+    emailVerificationTtlMs: env.EMAIL_VERIFICATION_TTL,
     recovery: { tokenTtlMs: env.RECOVERY_TOKEN_TTL, otpMaxAttempts: env.OTP_MAX_ATTEMPTS },
     corsOrigins: (env.CORS_ORIGINS ?? '')
       .split(',')

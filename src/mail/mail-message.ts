@@ -1,0 +1,49 @@
+/**
+ * Every message the service sends: the template it is rendered from and the variables that
+ * template needs. The outbox stores `template` and `context`; the worker renders at send
+ * time, so a template fix also applies to messages still queued.
+ */
+export type MailMessage =
+  | {
+      template: 'verify-email';
+      to: string;
+      context: { link: string; expiresIn: string };
+    }
+  | {
+      template: 'reset-password';
+      to: string;
+      context: { link: string; code: string; expiresIn: string };
+    }
+  | {
+      template: 'password-changed';
+      to: string;
+      context: { appUrl: string };
+    };
+
+export type MailTemplate = MailMessage['template'];
+
+export const MAIL_SUBJECTS: Record<MailTemplate, string> = {
+  'verify-email': 'Confirm your email address',
+  'reset-password': 'Reset your password',
+  'password-changed': 'Your password was changed',
+};
+
+export function isMailTemplate(name: string): name is MailTemplate {
+  return Object.hasOwn(MAIL_SUBJECTS, name);
+}
+
+/** "15 minutes", "24 hours", "2 seconds": a lifetime as the emails state it. */
+export function describeDuration(ms: number): string {
+  const units: [number, string][] = [
+    [86_400_000, 'day'],
+    [3_600_000, 'hour'],
+    [60_000, 'minute'],
+    [1_000, 'second'],
+  ];
+  const [size, name] = units.find(([unitMs]) => ms >= unitMs && ms % unitMs === 0) ?? [
+    1_000,
+    'second',
+  ];
+  const amount = Math.max(1, Math.round(ms / size));
+  return `${amount} ${name}${amount === 1 ? '' : 's'}`;
+}

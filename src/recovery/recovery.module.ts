@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
+import { MailModule } from '../mail/mail.module.js';
+import { SessionsModule } from '../sessions/sessions.module.js';
+import { UsersModule } from '../users/users.module.js';
+import { CodeHasher } from './code-hasher.js';
+import { EmailVerificationModule } from './email-verification.module.js';
+import { PasswordResetsRepository } from './password-resets.repository.js';
+import { RecoveryController } from './recovery.controller.js';
+import { RecoveryService } from './recovery.service.js';
+
+/** Password recovery by emailed link or code. AuthModule provides the signing key. */
+@Module({
+  imports: [AuthModule, UsersModule, SessionsModule, MailModule, EmailVerificationModule],
+  controllers: [RecoveryController],
+  providers: [PasswordResetsRepository, CodeHasher, RecoveryService],
+})
+export class RecoveryModule {}

@@ -1,0 +1,136 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { AppError } from '../common/errors/app-error.js';
+import { ErrorCode } from '../common/errors/error-code.js';
+import { AppConfig } from '../config/app-config.js';
+import { describeDuration } from '../mail/mail-message.js';
+import { MailOutbox } from '../mail/mail-outbox.service.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import { PasswordPolicy } from '../users/password-policy.js';
+import { PasswordService } from '../users/password.service.js';
+import { CodeHasher } from './code-hasher.js';
+import { EmailVerificationsRepository } from './email-verifications.repository.js';
+import { PasswordResetsRepository } from './password-resets.repository.js';
+import { hashToken, newCode, newToken } from './secrets.js';
+
+export interface IssuedResetToken {
+  resetToken: string;
+  expiresInSeconds: number;
+}
+
+type CodeCheck =
+  { kind: 'accepted'; resetToken: string } | { kind: 'wrong' } | { kind: 'exhausted' };
+
+/**
+ * Password recovery (API.md, "Recovery"): one request emails a link and a code; the code
+ * can be traded for a reset token; either token sets a new password once.
+ */
+@Injectable()
+export class RecoveryService {
+  constructor(
+    private readonly resets: PasswordResetsRepository,
+    private readonly verifications: EmailVerificationsRepository,
+    private readonly codes: CodeHasher,
+    private readonly outbox: MailOutbox,
+    private readonly sessions: SessionsService,
+    private readonly passwords: PasswordService,
+    private readonly policy: PasswordPolicy,
+    private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * Replaces any previous request of the account and queues one email with a new link and
+   * code. Unknown (or disabled) accounts go through the same steps (secrets, HMAC, the same
+   * statements in one transaction) and nothing is stored or sent, so neither the answer nor
+   * its timing tells whether the account exists.
+   */
+  async forgotPassword(email: string): Promise<void> {
+    const linkToken = newToken();
+    const code = newCode();
+    const linkTokenHash = hashToken(linkToken);
+    const secrets = {
+      linkTokenHash,
+      codeHmac: this.codes.hash(code, linkTokenHash),
+      ttlMs: this.ttlMs,
+    };
+    await this.outbox.inTransaction(async (tx) => {
+      const target = await this.resets.replace(tx, email, secrets);
+      if (!target) return this.outbox.enqueueNothing(tx);
+      await this.outbox.enqueue(tx, {
+        template: 'reset-password',
+        to: target.email,
+        context: {
+          link: `${this.config.appUrl}/reset-password?token=${encodeURIComponent(linkToken)}`,
+          code,
+          expiresIn: describeDuration(this.ttlMs),
+        },
+      });
+    });
+  }
+
+  /**
+   * Trades a correct code for a reset token. Wrong codes are counted under a row lock;
+   * after OTP_MAX_ATTEMPTS of them the code is dead, even the right one.
+   */
+  async verifyCode(email: string, code: string): Promise<IssuedResetToken> {
+    const outcome = await this.resets.transaction((tx) => this.checkCode(tx, email, code));
+    switch (outcome.kind) {
+      case 'accepted':
+        return { resetToken: outcome.resetToken, expiresInSeconds: Math.floor(this.ttlMs / 1000) };
+      case 'exhausted':
+        throw new AppError(ErrorCode.TOO_MANY_ATTEMPTS);
+      case 'wrong':
+        throw new AppError(ErrorCode.INVALID_CODE);
+    }
+  }
+
+  /**
+   * Answers instead of throwing, so that the count of a wrong code is committed rather than
+   * rolled back with the error.
+   */
+  private async checkCode(tx: EntityManager, email: string, code: string): Promise<CodeCheck> {
+    const reset = await this.resets.lockLive(tx, email);
+    if (!reset?.code_hmac) {
+      this.codes.hash(code, Buffer.alloc(32)); // the same work as a real check
+      return { kind: 'wrong' };
+    }
+    if (reset.code_attempts >= this.config.recovery.otpMaxAttempts) return { kind: 'exhausted' };
+    if (!this.codes.matches(code, reset.link_token_hash, reset.code_hmac)) {
+      await this.resets.countWrongCode(tx, reset.user_id);
+      return { kind: 'wrong' };
+    }
+    const resetToken = newToken();
+    await this.resets.issueResetToken(tx, reset.user_id, hashToken(resetToken), this.ttlMs);
+    return { kind: 'accepted', resetToken };
+  }
+
+  /**
+   * Sets a new password with a link token or a reset token, in one transaction: the
+   * token is used up, every session revoked, the email marked verified and a "password
+   * changed" email queued. A weak password leaves the token usable for another try.
+   */
+  async resetPassword(token: string, newPassword: string): Promise<void> {
+    const tokenHash = hashToken(token);
+    const user = await this.resets.findUserByToken(tokenHash);
+    if (!user) throw new AppError(ErrorCode.INVALID_OR_EXPIRED_TOKEN);
+    this.policy.check(newPassword, user, 'newPassword');
+    const passwordHash = await this.passwords.hash(newPassword);
+    await this.outbox.inTransaction(async (tx) => {
+      const userId = await this.resets.consume(tx, tokenHash);
+      // Used or replaced while the password was being hashed.
+      if (userId !== user.id) throw new AppError(ErrorCode.INVALID_OR_EXPIRED_TOKEN);
+      const email = await this.resets.setPasswordAndVerifyEmail(tx, userId, passwordHash);
+      await this.verifications.discard(tx, userId);
+      await this.sessions.revokeAllOfUser(userId, undefined, tx);
+      await this.outbox.enqueue(tx, {
+        template: 'password-changed',
+        to: email,
+        context: { appUrl: this.config.appUrl },
+      });
+    });
+  }
+
+  private get ttlMs(): number {
+    return this.config.recovery.tokenTtlMs;
+  }
+}
