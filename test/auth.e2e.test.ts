@@ -340,7 +340,7 @@ describe('POST /api/auth/refresh', () => {
     expect(successor).not.toBe(u.refreshToken);
 
     // One chain only: still one session, and the successor rotates normally.
-    const sessions = await api.get('/api/auth/sessions', { token: results[0]!.body.access_token });
+    const sessions = await api.get('/api/auth/sessions', { token: results[0].body.access_token });
     expect(sessions.status, describeResponse(sessions)).toBe(200);
     expect(sessions.body).toHaveLength(1);
     const next = await refresh(api, successor);
@@ -676,7 +676,7 @@ describe('password rehash', () => {
           [email],
         );
         expect(rows).toHaveLength(1);
-        return rows[0]!.password_hash;
+        return rows[0].password_hash;
       };
       expect(argon2Params(await hashOf())).toMatchObject({ m: '8192', t: '1' });
       await weak.stop();

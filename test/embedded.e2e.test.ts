@@ -33,7 +33,7 @@ function freshDir(): string {
 async function kidOf(url: string): Promise<string> {
   const res = await fetch(`${url}/.well-known/jwks.json`);
   const body = (await res.json()) as { keys: { kid: string }[] };
-  return body.keys[0]!.kid;
+  return body.keys[0].kid;
 }
 
 describe('embedded mode (no DATABASE_URL)', () => {

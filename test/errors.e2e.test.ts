@@ -192,7 +192,7 @@ describe('X-Request-Id', () => {
     ];
     const ids = responses.map((r) => r.headers.get('x-request-id'));
     for (const [i, id] of ids.entries()) {
-      expect(id, describeResponse(responses[i]!)).toMatch(UUID_RE);
+      expect(id, describeResponse(responses[i])).toMatch(UUID_RE);
     }
     expect(new Set(ids).size).toBe(ids.length);
     expect(responses.map((r) => r.status)).toEqual([

@@ -54,7 +54,7 @@ beforeAll(async () => {
   const res = await api.get('/.well-known/jwks.json');
   expect(res.status, describeResponse(res)).toBe(200);
   jwks = res.body;
-  kid = jwks.keys[0]!.kid!;
+  kid = jwks.keys[0].kid!;
   alice = await registerAndLogin(api);
   claims = decodeJwtPart(alice.accessToken);
 });

@@ -22,7 +22,6 @@ export async function openCliDatabase(config: AppConfig, poolSize = 4): Promise<
     : await startEmbeddedPostgres({
         dataDir: join(config.dataDir, 'pgdata'),
         port: 0,
-        maxConnections: poolSize + 2,
       });
   const dataSource = new DataSource(
     dataSourceOptions(config.database.url ?? embedded!.url, poolSize),

@@ -88,7 +88,7 @@ export class PgliteTcpServer {
         if (buffer.length < 5) return;
         const len = 1 + buffer.readInt32BE(1);
         if (buffer.length < len) return;
-        const type = String.fromCharCode(buffer[0]!);
+        const type = String.fromCharCode(buffer[0]);
         const message = buffer.subarray(0, len);
         buffer = buffer.subarray(len);
         if (type === 'X') {
@@ -107,7 +107,7 @@ export class PgliteTcpServer {
     const close = () => {
       if (!this.sockets.delete(socket)) return;
       for (let i = this.queue.length - 1; i >= 0; i--) {
-        if (this.queue[i]!.conn === conn) this.queue.splice(i, 1)[0]!.done();
+        if (this.queue[i].conn === conn) this.queue.splice(i, 1)[0].done();
       }
       // If it owned an open transaction and is idle, roll back now; if one of its units is
       // running, pump() rolls back when that unit ends.

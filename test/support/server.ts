@@ -132,8 +132,8 @@ export function startProcess(env: Env): StartedProcess {
   });
   children.add(child);
   const logs: string[] = [];
-  createInterface({ input: child.stdout! }).on('line', (l) => logs.push(l));
-  createInterface({ input: child.stderr! }).on('line', (l) => logs.push(l));
+  createInterface({ input: child.stdout }).on('line', (l) => logs.push(l));
+  createInterface({ input: child.stderr }).on('line', (l) => logs.push(l));
   let signal: NodeJS.Signals | null = null;
   const exited = new Promise<number | null>((resolveExit) => {
     child.on('exit', (code, sig) => {

@@ -38,7 +38,9 @@ export class AppValidationPipe extends ValidationPipe {
 
 /** True when every failed constraint is a password-policy one (see `IsNewPassword`). */
 function onlyPolicyFailures(errors: ValidationError[]): boolean {
-  const contexts = errors.flatMap((error) => Object.values(error.contexts ?? {}));
+  const contexts: unknown[] = errors.flatMap((error): unknown[] =>
+    Object.values(error.contexts ?? {}),
+  );
   const failures = errors.reduce(
     (sum, error) => sum + Object.keys(error.constraints ?? {}).length,
     0,

@@ -1,4 +1,5 @@
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { IsNewPassword } from '../../users/dto/password.validator.js';
 
 export class ResetPasswordDto {
   /**
@@ -15,7 +16,6 @@ export class ResetPasswordDto {
    * `WEAK_PASSWORD` when it is commonly used or contains the email's local part or the
    * username. @example "correct horse battery staple"
    */
-  @IsString()
-  @MaxLength(1024)
+  @IsNewPassword()
   newPassword: string;
 }
