@@ -42,7 +42,9 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   async validate(token: CompleteJwt): Promise<Principal | false> {
     const { header, payload } = token;
     if (header.typ !== 'at+jwt' || header.kid !== this.kid) return false;
-    const { sub, sid } = payload as { sub?: unknown; sid?: unknown };
+    const { sub, sid, exp } = payload as { sub?: unknown; sid?: unknown; exp?: unknown };
+    // jsonwebtoken only checks `exp` when present; ours always carry it.
+    if (typeof exp !== 'number') return false;
     if (typeof sub !== 'string' || typeof sid !== 'string' || !isUuid(sub) || !isUuid(sid)) {
       return false;
     }

@@ -1,4 +1,5 @@
-import { ValidateBy, type ValidationOptions } from 'class-validator';
+import { applyDecorators } from '@nestjs/common';
+import { IsString, ValidateBy, type ValidationOptions } from 'class-validator';
 import { ErrorCode } from '../../common/errors/error-code.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../password-policy.js';
 
@@ -9,21 +10,21 @@ import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../password-policy.js'
  * passwords, the account's own email or username) is checked by `PasswordPolicy`.
  */
 export function IsNewPassword(options?: ValidationOptions): PropertyDecorator {
-  return ValidateBy(
+  // A non-string is a malformed request (VALIDATION_FAILED), not a weak password.
+  const length = ValidateBy(
     {
       name: 'isNewPassword',
       validator: {
         validate: (value: unknown) => {
-          if (typeof value !== 'string') return false;
+          if (typeof value !== 'string') return true;
           const length = [...value].length;
           return length >= PASSWORD_MIN_LENGTH && length <= PASSWORD_MAX_LENGTH;
         },
         defaultMessage: (args) =>
-          typeof args?.value === 'string'
-            ? `${args.property} must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters long`
-            : `${args?.property ?? 'password'} must be a string`,
+          `${args?.property ?? 'password'} must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters long`,
       },
     },
     { ...options, context: { code: ErrorCode.WEAK_PASSWORD } },
   );
+  return applyDecorators(length, IsString(options));
 }
