@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/app-config.js';
 import { loadEnvFile } from './config/env-file.js';
+import { lowerHelperThreadPriority } from './common/runtime/thread-pool-priority.js';
 import type { EmbeddedPostgres } from './database/embedded-postgres.js';
 
 /**
@@ -16,10 +17,13 @@ async function main(): Promise<void> {
   const embedded = config.database.url ? undefined : await startEmbedded(config);
   const app = await createApp(config, config.database.url ?? embedded!.url);
   await app.listen({ port: config.port, host: config.host });
+  // After start-up, when libuv's pool and V8's helpers exist.
+  const lowered = lowerHelperThreadPriority(config.threadPoolNiceness);
   process.stdout.write(
     JSON.stringify({
       level: 30,
       time: Date.now(),
+      helperThreadsNiced: lowered,
       msg: `Listening on ${config.publicUrl} (bound to ${config.host}:${config.port}); docs at ${config.publicUrl}/docs; database: ${embedded ? 'embedded PGlite in ' + join(config.dataDir, 'pgdata') : 'DATABASE_URL'}`,
     }) + '\n',
   );

@@ -61,6 +61,8 @@ export class AppConfig {
   readonly bodyLimit!: number;
   readonly shutdownTimeoutMs!: number;
   readonly metricsEnabled!: boolean;
+  /** Nice value of libuv's thread pool (argon2) on Linux; 0 leaves it alone. */
+  readonly threadPoolNiceness!: number;
 }
 
 /**
@@ -125,6 +127,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     bodyLimit: env.BODY_LIMIT,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT,
     metricsEnabled: env.METRICS_ENABLED,
+    threadPoolNiceness: env.THREADPOOL_NICENESS,
   };
   checkProductionRules(config);
   return Object.freeze(config);

@@ -107,6 +107,7 @@ export const envSchema = z.object({
   BODY_LIMIT: integer(65_536, 1024, 10_485_760),
   SHUTDOWN_TIMEOUT: duration('10s'),
   METRICS_ENABLED: boolean(true),
+  THREADPOOL_NICENESS: integer(10, 0, 19),
 });
 
 export type Env = z.input<typeof envSchema>;
