@@ -14,13 +14,21 @@ import { startEmbeddedPostgres } from './embedded-postgres.js';
 
 loadEnvFile();
 const config = loadConfig();
-const url =
-  config.database.url ??
-  (
-    await startEmbeddedPostgres({
-      dataDir: join(config.dataDir, 'pgdata'),
-      port: 0,
-    })
-  ).url;
+const embedded = config.database.url
+  ? undefined
+  : await startEmbeddedPostgres({ dataDir: join(config.dataDir, 'pgdata'), port: 0 });
 
-export default new DataSource(dataSourceOptions(url, 4));
+const dataSource = new DataSource(dataSourceOptions(config.database.url ?? embedded!.url, 4));
+
+if (embedded) {
+  // The CLI ends some commands (migration:revert) by destroying the DataSource without
+  // calling process.exit: stop the embedded server too, so the process ends, and PGlite
+  // closes cleanly with everything flushed to DATA_DIR.
+  const destroy = dataSource.destroy.bind(dataSource);
+  dataSource.destroy = async () => {
+    await destroy();
+    await embedded.stop();
+  };
+}
+
+export default dataSource;
