@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
 import type { LoggerOptions } from 'pino';
 import { AppConfig } from '../config/app-config.js';
-import { redactLogObject, safeError, scrubText } from './redaction.js';
+import { redactLogObject, redactSerialized, safeError, scrubText } from './redaction.js';
 
 type RequestWithId = IncomingMessage & { id?: string };
 
@@ -27,12 +27,14 @@ type RequestWithId = IncomingMessage & { id?: string };
           serializers: {
             req: (
               request: RequestWithId & { method?: string; url?: string; remoteAddress?: string },
-            ) => ({
-              id: request.id,
-              method: request.method,
-              path: request.url?.split('?')[0],
-            }),
-            res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
+            ) =>
+              redactSerialized({
+                id: request.id,
+                method: request.method,
+                path: request.url?.split('?')[0],
+              }),
+            res: (response: { statusCode: number }) =>
+              redactSerialized({ statusCode: response.statusCode }),
             err: safeError,
           },
         },

@@ -6,9 +6,9 @@
  * the enumerable extras some errors carry (a driver's query parameters, an HTTP client's
  * request body, a validation error's value) never reach a log line.
  *
- * `req` and `res` are not walked: their serializers (logging.module.ts) keep only the
- * request id, method, path without query string and status code, so headers, cookies
- * and bodies are never logged at all.
+ * The `req` and `res` serializers (logging.module.ts) keep only the request id, method,
+ * path without query string and status code, so headers, cookies and bodies are never
+ * logged at all; their output is redacted all the same.
  */
 
 export const REDACTED = '[Redacted]';
@@ -103,7 +103,11 @@ export function safeError(error: unknown): unknown {
   return out;
 }
 
-/** A redacted copy of a log call's merge object or a child logger's bindings. */
+/**
+ * A redacted copy of a log call's merge object or a child logger's bindings. `req`, `res`
+ * and `err` are left to their serializers, which pino runs afterwards (and which redact
+ * their own output with `redactSerialized`).
+ */
 export function redactLogObject(object: Record<string, unknown>): Record<string, unknown> {
   const budget = { nodes: 0 };
   const out: Record<string, unknown> = {};
@@ -111,6 +115,11 @@ export function redactLogObject(object: Record<string, unknown>): Record<string,
     out[key] = SERIALIZED_KEYS.has(key) ? value : redactValue(key, value, 1, budget, new Set());
   }
   return out;
+}
+
+/** A redacted copy of a serializer's output, so a field added to it later cannot leak. */
+export function redactSerialized<T extends Record<string, unknown>>(value: T): T {
+  return redactValue('', value, 1, { nodes: 0 }, new Set()) as T;
 }
 
 function redactValue(
