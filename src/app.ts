@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { Logger } from 'nestjs-pino';
 import { register } from 'prom-client';
 import { AppModule } from './app.module.js';
+import { configureBrowserSecurity } from './common/http/browser-security.js';
 import { configureFastify } from './common/http/fastify-setup.js';
 import { requestIdFor } from './common/http/request-id.js';
 import { mountSwagger } from './common/http/swagger.js';
@@ -40,9 +41,7 @@ export async function createApp(
   configureFastify(fastify);
   if (config.metricsEnabled) instrumentHttp(fastify, register);
   app.useGlobalPipes(new AppValidationPipe());
-  if (config.corsOrigins.length) {
-    app.enableCors({ origin: [...config.corsOrigins], credentials: true });
-  }
+  await configureBrowserSecurity(app, config);
   mountSwagger(app);
   return app;
 }

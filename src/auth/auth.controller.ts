@@ -8,9 +8,10 @@ import {
   ParseUUIDPipe,
   Post,
   Req,
+  Res,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
+import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentUser } from '../common/decorators/current-user.decorator.js';
 import { OptionalAuth, Public } from '../common/decorators/public.decorator.js';
 import { ErrorCode } from '../common/errors/error-code.js';
@@ -27,6 +28,7 @@ import { SessionDto } from './dto/session.dto.js';
 import { RegisteredDto, TokenResponseDto } from './dto/token-response.dto.js';
 import { clientMeta } from './client-meta.js';
 import type { Principal } from './principal.js';
+import { REFRESH_COOKIE, RefreshTransport } from './refresh-transport.js';
 
 @ApiTags('auth')
 @Controller('api/auth')
@@ -34,6 +36,7 @@ export class AuthController {
   constructor(
     private readonly auth: AuthService,
     private readonly sessions: SessionsService,
+    private readonly transport: RefreshTransport,
   ) {}
 
   /** Creates an account (role `USER`, email not yet verified). */
@@ -55,6 +58,12 @@ export class AuthController {
    * Logs in with `password` and exactly one of `email` or `username`. Unknown accounts and
    * wrong passwords get the same 401; a disabled or unverified account is only revealed
    * after a correct password.
+   *
+   * Cookie transport (`REFRESH_TOKEN_TRANSPORT=cookie`): the body has no `refresh_token`;
+   * the response sets the `refresh_token` cookie (`HttpOnly; SameSite=Strict;
+   * Path=/api/auth`, `Secure` unless `COOKIE_SECURE=false`, `Max-Age` = the session's idle
+   * expiry) and the readable `XSRF-TOKEN` cookie (`SameSite=Strict; Path=/`) whose value
+   * refresh and logout must echo in `X-XSRF-TOKEN`.
    */
   @Public()
   @Post('login')
@@ -67,40 +76,73 @@ export class AuthController {
     ErrorCode.EMAIL_NOT_VERIFIED,
     ErrorCode.RATE_LIMITED,
   )
-  login(@Body() dto: LoginDto, @Req() request: FastifyRequest): Promise<TokenResponseDto> {
-    return this.auth.login(dto, clientMeta(request));
+  async login(
+    @Body() dto: LoginDto,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<TokenResponseDto> {
+    return this.transport.deliver(reply, await this.auth.login(dto, clientMeta(request)));
   }
 
   /**
    * Trades a refresh token for a new access token and a new refresh token (rotation). A
    * rotated token presented again within the grace window (`REFRESH_REUSE_GRACE`, 10 s)
    * gets the same successor; after it, the whole session is revoked.
+   *
+   * Body transport: send `refresh_token` in the body. Cookie transport
+   * (`REFRESH_TOKEN_TRANSPORT=cookie`): the browser sends the `refresh_token` cookie by
+   * itself and the request must carry the `XSRF-TOKEN` cookie's value in the `X-XSRF-TOKEN`
+   * header (Angular's `HttpClient` does this), else `403 FORBIDDEN`; the new refresh token
+   * replaces the cookie (a new `XSRF-TOKEN` comes with it) and is absent from the body.
+   * Without a cookie, a `refresh_token` in the body is still accepted, so sessions opened
+   * before a switch to cookie transport move to the cookie.
    */
   @Public()
   @Post('refresh')
   @HttpCode(200)
+  @ApiCookieAuth(REFRESH_COOKIE)
   @ApiOperation({ operationId: 'refresh', summary: 'Rotate the refresh token' })
-  @ApiProblems(ErrorCode.VALIDATION_FAILED, ErrorCode.INVALID_REFRESH_TOKEN, ErrorCode.RATE_LIMITED)
-  refresh(@Body() dto: RefreshDto): Promise<TokenResponseDto> {
-    return this.auth.refresh(dto.refresh_token);
+  @ApiProblems(
+    ErrorCode.VALIDATION_FAILED,
+    ErrorCode.INVALID_REFRESH_TOKEN,
+    ErrorCode.FORBIDDEN,
+    ErrorCode.RATE_LIMITED,
+  )
+  async refresh(
+    @Body() dto: RefreshDto,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<TokenResponseDto> {
+    const token = this.transport.presentedToken(request, dto.refresh_token);
+    return this.transport.deliver(reply, await this.auth.refresh(token));
   }
 
   /**
    * Ends this session (`local`, the default), every other session (`others`) or all of
    * them (`global`). Identifies the session by the access token, or by the refresh token
-   * in the body when no valid access token is sent.
+   * when no valid access token is sent: in the body (body transport), or in the
+   * `refresh_token` cookie (cookie transport), which then needs the `X-XSRF-TOKEN` header
+   * like refresh (`403 FORBIDDEN` without it). In cookie transport, `local` and `global`
+   * also expire the `refresh_token` and `XSRF-TOKEN` cookies; `others` keeps them, since
+   * this session goes on.
    */
   @OptionalAuth()
   @Post('logout')
   @HttpCode(204)
   @ApiBearerAuth()
+  @ApiCookieAuth(REFRESH_COOKIE)
   @ApiOperation({ operationId: 'logout', summary: 'Log out' })
-  @ApiProblems(ErrorCode.VALIDATION_FAILED, ErrorCode.UNAUTHORIZED)
+  @ApiProblems(ErrorCode.VALIDATION_FAILED, ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN)
   async logout(
     @Body() dto: LogoutDto,
     @CurrentUser() principal: Principal | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
-    await this.auth.logout(principal, dto.refresh_token, dto.scope);
+    // With a valid access token the cookie is not what authenticates the request.
+    const token = principal ? undefined : this.transport.presentedToken(request, dto.refresh_token);
+    await this.auth.logout(principal, token, dto.scope);
+    if (dto.scope !== 'others') this.transport.clear(reply);
   }
 
   /** The caller's account. */

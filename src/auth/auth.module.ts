@@ -12,6 +12,7 @@ import { AuthService } from './auth.service.js';
 import { AccessTokenGuard } from './guards/access-token.guard.js';
 import { JwksController } from './jwks.controller.js';
 import { SigningKeys } from './keys/signing-keys.js';
+import { RefreshTransport } from './refresh-transport.js';
 import { JwtStrategy } from './strategies/jwt.strategy.js';
 import { TokenService } from './token.service.js';
 
@@ -32,6 +33,7 @@ import { TokenService } from './token.service.js';
     },
     AuthService,
     TokenService,
+    RefreshTransport,
     JwtStrategy,
     // Order matters: authenticate first, then check roles.
     { provide: APP_GUARD, useClass: AccessTokenGuard },

@@ -13,9 +13,8 @@ import type { ChangePasswordDto } from './dto/change-password.dto.js';
 import type { LoginDto } from './dto/login.dto.js';
 import type { LogoutScope } from './dto/logout.dto.js';
 import type { RegisterDto } from './dto/register.dto.js';
-import type { TokenResponseDto } from './dto/token-response.dto.js';
 import type { Principal } from './principal.js';
-import { TokenService } from './token.service.js';
+import { TokenService, type IssuedTokens } from './token.service.js';
 
 /** Register, log in, refresh, log out and change password. */
 @Injectable()
@@ -57,7 +56,7 @@ export class AuthService {
    * Unknown users and wrong passwords cost one argon2 verify each and get the same answer;
    * the account's state is only revealed after a correct password.
    */
-  async login(dto: LoginDto, meta: SessionMeta): Promise<TokenResponseDto> {
+  async login(dto: LoginDto, meta: SessionMeta): Promise<IssuedTokens> {
     const by = loginIdentifier(dto);
     const user = await this.users.findByLogin(by, by === 'email' ? dto.email! : dto.username!);
     const valid = user
@@ -71,15 +70,15 @@ export class AuthService {
     const rehash = this.passwords.needsRehash(user.passwordHash)
       ? await this.passwords.hash(dto.password)
       : undefined;
-    const { sessionId, refreshToken } = await this.sessions.open(user.id, meta);
+    const session = await this.sessions.open(user.id, meta);
     const updated = await this.users.recordLogin(user.id, rehash);
-    return this.tokens.tokenResponse(updated, sessionId, refreshToken);
+    return this.tokens.tokenResponse(updated, session);
   }
 
-  async refresh(refreshToken: string | undefined): Promise<TokenResponseDto> {
+  async refresh(refreshToken: string | undefined): Promise<IssuedTokens> {
     if (!refreshToken) throw new AppError(ErrorCode.INVALID_REFRESH_TOKEN);
     const rotated = await this.sessions.rotate(refreshToken);
-    return this.tokens.tokenResponse(rotated.user, rotated.sessionId, rotated.refreshToken);
+    return this.tokens.tokenResponse(rotated.user, rotated);
   }
 
   /** Ends sessions of the caller, identified by the access token or else by a refresh token. */

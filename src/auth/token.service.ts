@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { AppConfig } from '../config/app-config.js';
+import type { IssuedSession } from '../sessions/sessions.service.js';
 import { UserDto } from '../users/dto/user.dto.js';
 import type { User } from '../users/entities/user.entity.js';
 import type { TokenResponseDto } from './dto/token-response.dto.js';
@@ -11,6 +12,14 @@ export interface AccessTokenClaims {
   sub: string;
   sid: string;
   role: string;
+}
+
+/** What login and refresh hand to the controller, which delivers the refresh token (body or cookie). */
+export interface IssuedTokens {
+  /** The token response with `refresh_token`; cookie transport removes it from the body. */
+  response: TokenResponseDto & { refresh_token: string };
+  /** When the session ends unless refreshed before: the refresh cookie's lifetime. */
+  sessionExpiresAt: Date;
 }
 
 /** Signs access tokens (RFC 9068 `at+jwt`, ES256) and builds the token response. */
@@ -39,13 +48,16 @@ export class TokenService {
     });
   }
 
-  tokenResponse(user: User, sessionId: string, refreshToken: string): TokenResponseDto {
+  tokenResponse(user: User, session: IssuedSession): IssuedTokens {
     return {
-      access_token: this.signAccessToken(user, sessionId),
-      token_type: 'Bearer',
-      expires_in: this.expiresInSeconds,
-      refresh_token: refreshToken,
-      user: UserDto.from(user),
+      response: {
+        access_token: this.signAccessToken(user, session.sessionId),
+        token_type: 'Bearer',
+        expires_in: this.expiresInSeconds,
+        refresh_token: session.refreshToken,
+        user: UserDto.from(user),
+      },
+      sessionExpiresAt: session.expiresAt,
     };
   }
 }

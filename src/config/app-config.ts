@@ -112,10 +112,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     emailVerification: env.EMAIL_VERIFICATION,
     emailVerificationTtlMs: env.EMAIL_VERIFICATION_TTL,
     recovery: { tokenTtlMs: env.RECOVERY_TOKEN_TTL, otpMaxAttempts: env.OTP_MAX_ATTEMPTS },
-    corsOrigins: (env.CORS_ORIGINS ?? '')
-      .split(',')
-      .map((origin) => origin.trim())
-      .filter(Boolean),
+    corsOrigins: env.CORS_ORIGINS,
     admin: { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD },
     trustProxy: env.TRUST_PROXY,
     logLevel: env.LOG_LEVEL,
@@ -139,9 +136,6 @@ function checkProductionRules(config: AppConfig): void {
     throw new ConfigError(
       'Invalid configuration: JWT_PRIVATE_KEY is required when NODE_ENV=production (a PEM-encoded EC P-256 private key); generated keys are for development only',
     );
-  }
-  if (config.corsOrigins.includes('*')) {
-    throw new ConfigError('Invalid configuration: CORS_ORIGINS must list exact origins, not "*"');
   }
 }
 

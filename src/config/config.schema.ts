@@ -57,6 +57,49 @@ function isUrl(text: string, protocols: string[]): boolean {
   }
 }
 
+/**
+ * A comma-separated list of exact browser origins (`scheme://host[:port]`), normalized the
+ * way browsers serialize the `Origin` header (lower-case host, no default port, no
+ * trailing slash). Wildcards, paths and anything that is not an http(s) origin are refused.
+ */
+const originList = () =>
+  z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      const origins: string[] = [];
+      for (const entry of (text ?? '').split(',').map((item) => item.trim())) {
+        if (!entry) continue;
+        const origin = exactOrigin(entry);
+        if (!origin) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `must list exact origins such as https://app.example.com, comma-separated; "*" and paths are refused (got "${entry}")`,
+          });
+          return z.NEVER;
+        }
+        if (!origins.includes(origin)) origins.push(origin);
+      }
+      return origins;
+    });
+
+function exactOrigin(text: string): string | undefined {
+  try {
+    const url = new URL(text);
+    const bare =
+      ['http:', 'https:'].includes(url.protocol) &&
+      !url.username &&
+      !url.password &&
+      url.pathname === '/' &&
+      !url.search &&
+      !url.hash &&
+      !text.includes('*');
+    return bare ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const oneOf = <T extends string>(values: readonly [T, ...T[]], fallback: T) =>
   z
     .enum(values, {
@@ -96,7 +139,7 @@ export const envSchema = z.object({
   EMAIL_VERIFICATION_TTL: duration('24h'),
   RECOVERY_TOKEN_TTL: duration('15m'),
   OTP_MAX_ATTEMPTS: integer(5, 1, 100),
-  CORS_ORIGINS: z.string().optional(),
+  CORS_ORIGINS: originList(),
   ADMIN_EMAIL: z.string().optional(),
   ADMIN_PASSWORD: z.string().optional(),
   TRUST_PROXY: boolean(false),

@@ -1,14 +1,16 @@
 import { Module, RequestMethod } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
+import type { LoggerOptions } from 'pino';
 import { AppConfig } from '../config/app-config.js';
-import { REDACT_PATHS } from './redaction.js';
+import { redactLogObject, redactSerialized, safeError, scrubText } from './redaction.js';
 
 type RequestWithId = IncomingMessage & { id?: string };
 
 /**
  * JSON-lines logs through pino, one line per request with its id, method, path (never the
- * query string, which can hold a token), status and time. Secrets are redacted.
+ * query string, which can hold a token), status and time. Headers, cookies and bodies are
+ * never logged; secrets in anything else that is logged are redacted (see redaction.ts).
  */
 @Module({
   imports: [
@@ -18,19 +20,22 @@ type RequestWithId = IncomingMessage & { id?: string };
         forRoutes: [{ path: '*path', method: RequestMethod.ALL }],
         pinoHttp: {
           level: config.logLevel,
-          redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
+          ...redactingOptions,
           genReqId: (request: RequestWithId) => request.id ?? '',
           customLogLevel: (_request: IncomingMessage, response: ServerResponse, error?: Error) =>
             error || response.statusCode >= 500 ? 'error' : 'info',
           serializers: {
             req: (
               request: RequestWithId & { method?: string; url?: string; remoteAddress?: string },
-            ) => ({
-              id: request.id,
-              method: request.method,
-              path: request.url?.split('?')[0],
-            }),
-            res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
+            ) =>
+              redactSerialized({
+                id: request.id,
+                method: request.method,
+                path: request.url?.split('?')[0],
+              }),
+            res: (response: { statusCode: number }) =>
+              redactSerialized({ statusCode: response.statusCode }),
+            err: safeError,
           },
         },
       }),
@@ -38,3 +43,26 @@ type RequestWithId = IncomingMessage & { id?: string };
   ],
 })
 export class LoggingModule {}
+
+/** The pino options that keep secrets out of every line, whoever logs it. */
+const redactingOptions: Pick<LoggerOptions, 'formatters' | 'hooks'> = {
+  formatters: {
+    log: redactLogObject,
+    bindings: redactLogObject,
+  },
+  hooks: {
+    // Free text: the message and any interpolation arguments.
+    logMethod(args, method) {
+      const [first, ...rest] = args as unknown[];
+      const scrubbed = [first, ...rest.map((arg) => scrubArgument(arg))];
+      if (typeof first === 'string') scrubbed[0] = scrubText(first);
+      return method.apply(this, scrubbed as Parameters<typeof method>);
+    },
+  },
+};
+
+function scrubArgument(arg: unknown): unknown {
+  if (typeof arg === 'string') return scrubText(arg);
+  if (typeof arg === 'object' && arg !== null) return redactLogObject({ arg }).arg;
+  return arg;
+}

@@ -25,6 +25,7 @@ export interface LockedRefreshToken extends UserRow {
   is_current: boolean;
   in_grace: boolean;
   session_live: boolean;
+  session_expires_at: Date;
 }
 
 /** SQL over `sessions` and `refresh_tokens`. Hot-path queries are hand-written, one round trip each. */
@@ -54,14 +55,14 @@ export class SessionsRepository {
     meta: SessionMeta,
     idleTtlMs: number,
     maxAgeMs: number,
-  ): Promise<string> {
-    const rows: { id: string }[] = await manager.query(
+  ): Promise<{ id: string; expiresAt: Date }> {
+    const rows: { id: string; expires_at: Date }[] = await manager.query(
       `INSERT INTO sessions (user_id, expires_at, absolute_expires_at, user_agent, ip)
        VALUES ($1, now() + $2 * interval '1 millisecond', now() + $3 * interval '1 millisecond', $4, $5)
-       RETURNING id`,
+       RETURNING id, expires_at`,
       [userId, Math.min(idleTtlMs, maxAgeMs), maxAgeMs, meta.userAgent, meta.ip],
     );
-    return rows[0].id;
+    return { id: rows[0].id, expiresAt: rows[0].expires_at };
   }
 
   async insertRefreshToken(
@@ -90,7 +91,8 @@ export class SessionsRepository {
               t.rotated_at IS NOT NULL
                 AND clock_timestamp() - t.rotated_at <= $2 * interval '1 millisecond' AS in_grace,
               s.revoked_at IS NULL AND s.expires_at > now() AND s.absolute_expires_at > now()
-                AND u.active AS session_live
+                AND u.active AS session_live,
+              s.expires_at AS session_expires_at
          FROM refresh_tokens t
          JOIN sessions s ON s.id = t.session_id
          JOIN users u ON u.id = s.user_id
@@ -112,15 +114,20 @@ export class SessionsRepository {
     );
   }
 
-  /** Records use and pushes the idle expiry forward, never past the absolute one. */
-  async touch(manager: EntityManager, sessionId: string, idleTtlMs: number): Promise<void> {
-    await manager.query(
+  /**
+   * Records use and pushes the idle expiry forward, never past the absolute one; answers
+   * the new expiry.
+   */
+  async touch(manager: EntityManager, sessionId: string, idleTtlMs: number): Promise<Date> {
+    const [rows]: [{ expires_at: Date }[], number] = await manager.query(
       `UPDATE sessions
           SET last_used_at = now(),
               expires_at = LEAST(now() + $2 * interval '1 millisecond', absolute_expires_at)
-        WHERE id = $1`,
+        WHERE id = $1
+        RETURNING expires_at`,
       [sessionId, idleTtlMs],
     );
+    return rows[0].expires_at;
   }
 
   async findSessionByRefreshToken(

@@ -16,6 +16,8 @@ import { SessionsRepository, type SessionMeta, type SessionRow } from './session
 export interface IssuedSession {
   sessionId: string;
   refreshToken: string;
+  /** When the session ends unless refreshed before (the refresh cookie's lifetime). */
+  expiresAt: Date;
 }
 
 export interface RotatedSession extends IssuedSession {
@@ -40,7 +42,7 @@ export class SessionsService {
   async open(userId: string, meta: SessionMeta, manager?: EntityManager): Promise<IssuedSession> {
     const work = async (tx: EntityManager) => {
       const { refreshTokenTtlMs, maxAgeMs } = this.config.session;
-      const sessionId = await this.sessions.insertSession(
+      const session = await this.sessions.insertSession(
         tx,
         userId,
         meta,
@@ -48,8 +50,8 @@ export class SessionsService {
         maxAgeMs,
       );
       const refreshToken = newRefreshToken();
-      await this.sessions.insertRefreshToken(tx, sessionId, hashRefreshToken(refreshToken));
-      return { sessionId, refreshToken };
+      await this.sessions.insertRefreshToken(tx, session.id, hashRefreshToken(refreshToken));
+      return { sessionId: session.id, refreshToken, expiresAt: session.expiresAt };
     };
     return manager ? work(manager) : this.sessions.transaction(work);
   }
@@ -61,13 +63,17 @@ export class SessionsService {
     const outcome = await this.sessions.transaction(async (tx) => {
       const token = await this.sessions.lockRefreshToken(tx, tokenHash, reuseGraceMs);
       if (!token || !token.session_live) return { kind: 'invalid' as const };
-      const issued = { sessionId: token.session_id, user: toUser(token) };
+      const issued = {
+        sessionId: token.session_id,
+        user: toUser(token),
+        expiresAt: token.session_expires_at,
+      };
       if (token.is_current) {
         const successor = newRefreshToken();
         await this.sessions.markRotated(tx, tokenHash, sealSuccessor(successor, refreshToken));
         await this.sessions.insertRefreshToken(tx, token.session_id, hashRefreshToken(successor));
-        await this.sessions.touch(tx, token.session_id, refreshTokenTtlMs);
-        return { kind: 'issued' as const, ...issued, refreshToken: successor };
+        const expiresAt = await this.sessions.touch(tx, token.session_id, refreshTokenTtlMs);
+        return { kind: 'issued' as const, ...issued, refreshToken: successor, expiresAt };
       }
       const successor =
         token.in_grace && token.successor_sealed

@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
+import { commonPasswords, isCommonPassword } from './common-passwords.js';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './password-limits.js';
 
-export const PASSWORD_MIN_LENGTH = 8;
-export const PASSWORD_MAX_LENGTH = 128;
+export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH };
 
 export interface PasswordContext {
   email?: string | null | undefined;
@@ -12,11 +13,17 @@ export interface PasswordContext {
 
 /**
  * The password rules of API.md (NIST SP 800-63B style): length in Unicode code points, no
- * composition rules, and nothing derived from the account's own identifiers.
+ * composition rules, not one of the most common breached passwords (compared
+ * case-insensitively), and nothing derived from the account's own identifiers.
  * Throws `WEAK_PASSWORD` naming the reason and the field.
  */
 @Injectable()
-export class PasswordPolicy {
+export class PasswordPolicy implements OnModuleInit {
+  /** Loads the common-password list at start-up: no request pays for it, and a missing list stops the start. */
+  onModuleInit(): void {
+    commonPasswords();
+  }
+
   check(password: string, context: PasswordContext, field = 'password'): void {
     const reason = this.reasonToReject(password, context);
     if (reason) {
@@ -32,6 +39,9 @@ export class PasswordPolicy {
       return `must be at least ${PASSWORD_MIN_LENGTH} characters long`;
     if (length > PASSWORD_MAX_LENGTH)
       return `must be at most ${PASSWORD_MAX_LENGTH} characters long`;
+    if (isCommonPassword(password)) {
+      return 'is too common: it is on a list of passwords exposed in data breaches';
+    }
     const lower = password.toLowerCase();
     const localPart = context.email?.split('@')[0]?.toLowerCase();
     if (localPart && localPart.length >= 3 && lower.includes(localPart)) {
