@@ -10,6 +10,7 @@ import { mountSwagger } from './common/http/swagger.js';
 import { AppValidationPipe } from './common/http/validation.pipe.js';
 import type { AppConfig } from './config/app-config.js';
 import { instrumentHttp } from './metrics/http-metrics.js';
+import { mountHostedPages } from './pages/hosted-pages.js';
 
 /** Builds the whole application (not yet listening) on a database URL. */
 export async function createApp(
@@ -44,5 +45,6 @@ export async function createApp(
     app.enableCors({ origin: [...config.corsOrigins], credentials: true });
   }
   mountSwagger(app);
+  if (config.hostedPages) await mountHostedPages(app);
   return app;
 }
