@@ -18,13 +18,16 @@ const ADMIN = { email: uniqueEmail('boss'), password: strongPassword() };
 let server: TestServer;
 /** ACCESS_TOKEN_TTL=6s: the pages must refresh on their own. */
 let short: TestServer;
+/** EMAIL_VERIFICATION=required. */
+let required: TestServer;
 let browser: Browser;
 const contexts: TestContext[] = [];
 
 beforeAll(async () => {
-  [server, short, browser] = await Promise.all([
+  [server, short, required, browser] = await Promise.all([
     startServer({ env: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password } }),
     startServer({ env: { ACCESS_TOKEN_TTL: '6s' } }),
+    startServer({ env: { EMAIL_VERIFICATION: 'required' } }),
     launchBrowser(),
   ]);
 });
@@ -51,6 +54,10 @@ async function signInToAccount(page: Page, email: string, password: string): Pro
   await page.locator('#account').waitFor();
 }
 
+const storedRefreshToken = (page: Page) =>
+  page.evaluate(
+    () => (globalThis as unknown as BrowserWindow).sessionStorage['authkit.refresh_token'],
+  );
 const activeId = (page: Page) =>
   page.evaluate(() => (globalThis as unknown as BrowserWindow).document.activeElement?.id ?? '');
 const isRefresh = (request: Request) =>
@@ -71,9 +78,10 @@ describe('Swagger UI at /docs', { timeout: 90_000 }, () => {
     await page.locator('.swagger-ui .info .title').waitFor();
     await page.getByRole('button', { name: 'Authorize' }).first().click();
     const dialog = page.locator('.modal-ux');
-    await dialog.locator('input').fill(accessToken);
-    await dialog.getByRole('button', { name: 'Apply credentials' }).click();
-    await dialog.getByRole('button', { name: 'Close', exact: true }).click();
+    const bearer = dialog.locator('.auth-container').filter({ hasText: '(http, Bearer)' });
+    await bearer.locator('input').fill(accessToken);
+    await bearer.getByRole('button', { name: 'Apply credentials' }).click();
+    await dialog.getByRole('button', { name: 'Close', exact: true }).first().click();
 
     const operation = page.locator('#operations-auth-getMe');
     await operation.locator('.opblock-summary').click();
@@ -134,6 +142,24 @@ describe('keyboard only', { timeout: 90_000 }, () => {
     await page.keyboard.press('Enter');
     await page.waitForURL((url) => url.pathname === '/login');
     expect(await page.locator('#login-notice').textContent()).toContain('signed out');
+  });
+});
+
+describe('EMAIL_VERIFICATION=required', { timeout: 90_000 }, () => {
+  it('explains an unconfirmed address at sign-in and sends a new link from there', async () => {
+    const { email, password } = await register(required.api);
+    const page = await open(required);
+    await page.goto('/login');
+    await page.getByLabel('Email or username').fill(email);
+    await page.getByLabel('Password', { exact: true }).fill(password);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    const alert = page.locator('#login-alert .alert-warning');
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain('The email address has not been verified yet.');
+    await alert.getByRole('button', { name: 'Send a new confirmation link' }).click();
+    await page.locator('#login-alert .alert-success').waitFor();
+    expect(await page.locator('#login-alert').textContent()).toMatch(/sent it a new link/);
+    expect(new URL(page.url()).pathname).toBe('/login');
   });
 });
 
@@ -210,6 +236,28 @@ describe('tokens in body transport', { timeout: 90_000 }, () => {
     await page.locator('#sessions-reload:not([aria-busy])').waitFor();
     expect(await page.locator('#sessions-list > li').count()).toBe(1);
     expect(new URL(page.url()).pathname).toBe('/account');
+  });
+
+  it('keeps tabs that share a refresh token in step, so a rotation never looks like theft', async () => {
+    const { email, password } = await register(server.api);
+    const page = await open();
+    await signInToAccount(page, email, password);
+    const before = await storedRefreshToken(page);
+    // A tab opened by script starts with a copy of this tab's sessionStorage, like a
+    // duplicated tab; loading /account there rotates the shared token.
+    const opened = page.context().waitForEvent('page');
+    await page.evaluate(() => (globalThis as unknown as BrowserWindow).open('/account'));
+    const other = await opened;
+    await other.locator('#account').waitFor();
+    const rotated = await storedRefreshToken(other);
+    expect(rotated).toBeTruthy();
+    expect(rotated).not.toBe(before);
+    await expect.poll(() => storedRefreshToken(page)).toBe(rotated);
+    await page.reload();
+    await page.locator('#account').waitFor();
+    await other.reload();
+    await other.locator('#account').waitFor();
+    expect(await page.locator('#sessions-list > li').count()).toBe(1);
   });
 
   it('answers a 401 with one refresh and a retry of the call', async () => {

@@ -34,7 +34,8 @@ onSubmit(
   async () => {
     const issued = await send<{ reset_token: string; expires_in: number }>(
       '/api/recovery/verify-otp',
-      { method: 'POST', body: { email, code: text(codeForm, 'code') } },
+      // "123 456" as some mail apps show it is the code 123456.
+      { method: 'POST', body: { email, code: text(codeForm, 'code').replace(/\s+/g, '') } },
     );
     resetToken = issued.reset_token;
     byId('reset-email').textContent = email;

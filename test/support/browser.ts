@@ -134,4 +134,5 @@ export interface BrowserWindow {
   };
   sessionStorage: Record<string, string>;
   localStorage: Record<string, string>;
+  open(url: string): unknown;
 }

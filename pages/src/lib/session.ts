@@ -24,6 +24,24 @@ let user: User | undefined;
 let refreshing: Promise<boolean> | undefined;
 let refreshTimer: ReturnType<typeof setTimeout> | undefined;
 
+/**
+ * Body transport: tabs holding the same refresh token (a duplicated tab, or one opened by
+ * script, gets a copy of sessionStorage) tell each other about every rotation. Otherwise one
+ * of them would later present the rotated token, which the server takes for a stolen one:
+ * it revokes the whole session. Same-origin only, like sessionStorage itself.
+ */
+interface Rotation {
+  previous: string;
+  next: string;
+}
+const rotations =
+  typeof BroadcastChannel === 'function' ? new BroadcastChannel('authkit.rotation') : undefined;
+rotations?.addEventListener('message', (event: MessageEvent<Rotation>) => {
+  if (storedRefreshToken() === event.data.previous) {
+    sessionStorage.setItem(REFRESH_KEY, event.data.next);
+  }
+});
+
 /** Thrown once the session has ended and the page is on its way to /login. */
 export class SignedOut extends Error {
   override readonly name = 'SignedOut';
@@ -144,12 +162,14 @@ async function rotate(): Promise<boolean> {
   const stored = storedRefreshToken();
   if (!stored && !readCookie(XSRF_COOKIE)) return false;
   try {
-    accept(
-      await send<TokenResponse>('/api/auth/refresh', {
-        method: 'POST',
-        body: stored ? { refresh_token: stored } : {},
-      }),
-    );
+    const tokens = await send<TokenResponse>('/api/auth/refresh', {
+      method: 'POST',
+      body: stored ? { refresh_token: stored } : {},
+    });
+    accept(tokens);
+    if (stored && tokens.refresh_token && tokens.refresh_token !== stored) {
+      rotations?.postMessage({ previous: stored, next: tokens.refresh_token } satisfies Rotation);
+    }
     return true;
   } catch (error) {
     if (error instanceof ApiError && [400, 401, 403].includes(error.status)) {
