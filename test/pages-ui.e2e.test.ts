@@ -94,7 +94,8 @@ describe('Swagger UI at /docs', { timeout: 90_000 }, () => {
       `"email": "${email}"`,
     );
     expect(sent).toEqual([`Bearer ${accessToken}`]);
-    await screenshot(page, FILE, 'swagger-me');
+    await response.scrollIntoViewIfNeeded();
+    await screenshot(page, FILE, 'swagger-me', { fullPage: false });
   });
 });
 

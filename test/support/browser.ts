@@ -114,11 +114,19 @@ export async function newTestContext(
   return { context, problems, newPage: () => context.newPage() };
 }
 
-/** Saves a full-page screenshot as `test-results/screenshots/<test file>-<name>.png`. */
-export async function screenshot(page: Page, testFile: string, name: string): Promise<void> {
+/**
+ * Saves a screenshot as `test-results/screenshots/<test file>-<name>.png`: the whole page,
+ * or only the viewport (`fullPage: false`) for very long pages.
+ */
+export async function screenshot(
+  page: Page,
+  testFile: string,
+  name: string,
+  { fullPage = true } = {},
+): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const prefix = basename(testFile).replace(/\.e2e\.test\.ts$|\.test\.ts$/, '');
-  await page.screenshot({ path: join(SCREENSHOTS, `${prefix}-${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${prefix}-${name}.png`), fullPage });
 }
 
 /**
