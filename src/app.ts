@@ -11,6 +11,7 @@ import { mountSwagger } from './common/http/swagger.js';
 import { AppValidationPipe } from './common/http/validation.pipe.js';
 import type { AppConfig } from './config/app-config.js';
 import { instrumentHttp } from './metrics/http-metrics.js';
+import { mountHostedPages } from './pages/hosted-pages.js';
 
 /** Builds the whole application (not yet listening) on a database URL. */
 export async function createApp(
@@ -43,5 +44,6 @@ export async function createApp(
   app.useGlobalPipes(new AppValidationPipe());
   await configureBrowserSecurity(app, config);
   mountSwagger(app);
+  if (config.hostedPages) await mountHostedPages(app);
   return app;
 }

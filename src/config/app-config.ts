@@ -63,6 +63,8 @@ export class AppConfig {
   readonly metricsEnabled!: boolean;
   /** Nice value of libuv's thread pool (argon2) on Linux; 0 leaves it alone. */
   readonly threadPoolNiceness!: number;
+  /** Serve the sign-in, sign-up, recovery, account and admin pages (`/login`, ...). */
+  readonly hostedPages!: boolean;
 }
 
 /**
@@ -125,6 +127,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT,
     metricsEnabled: env.METRICS_ENABLED,
     threadPoolNiceness: env.THREADPOOL_NICENESS,
+    hostedPages: env.HOSTED_PAGES,
   };
   checkProductionRules(config);
   return Object.freeze(config);

@@ -151,6 +151,7 @@ export const envSchema = z.object({
   SHUTDOWN_TIMEOUT: duration('10s'),
   METRICS_ENABLED: boolean(true),
   THREADPOOL_NICENESS: integer(10, 0, 19),
+  HOSTED_PAGES: boolean(true),
 });
 
 export type Env = z.input<typeof envSchema>;

@@ -51,6 +51,7 @@ const SERVER_VARS = [
   'SMTP_URL',
   'MAIL_FROM',
   'NODE_OPTIONS',
+  'HOSTED_PAGES',
 ];
 
 export type Env = Record<string, string | undefined>;
@@ -172,6 +173,8 @@ export interface StartServerOptions {
   /** Reuse a data directory; it is then not removed by `stop()`. */
   dataDir?: string;
   readyTimeoutMs?: number;
+  /** Listen on this port (from `freePort()`), for a test that must know the URL up front. */
+  port?: number;
 }
 
 const EMBEDDED_DB: TestDatabase = {
@@ -194,7 +197,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<TestSe
   const db = opts.database ?? (embedded ? EMBEDDED_DB : await createTestDatabase());
   const ownDir = !opts.dataDir;
   const dataDir = opts.dataDir ?? makeDataDir();
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
 
   const proc = startProcess({
