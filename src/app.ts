@@ -1,5 +1,5 @@
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { IncomingMessage } from 'node:http';
 import { Logger } from 'nestjs-pino';
 import { register } from 'prom-client';
@@ -7,6 +7,10 @@ import { AppModule } from './app.module.js';
 import { configureBrowserSecurity } from './common/http/browser-security.js';
 import { configureFastify } from './common/http/fastify-setup.js';
 import { requestIdFor } from './common/http/request-id.js';
+import {
+  ClosingAwareFastifyAdapter,
+  refuseNewRequestsWhenClosing,
+} from './common/http/shutdown-gate.js';
 import { mountSwagger } from './common/http/swagger.js';
 import { AppValidationPipe } from './common/http/validation.pipe.js';
 import type { AppConfig } from './config/app-config.js';
@@ -18,7 +22,7 @@ export async function createApp(
   config: AppConfig,
   databaseUrl: string,
 ): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({
+  const adapter = new ClosingAwareFastifyAdapter({
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
     requestIdHeader: false,
@@ -28,7 +32,8 @@ export async function createApp(
       (request as IncomingMessage & { id: string }).id = id;
       return id;
     },
-    return503OnClosing: true,
+    // Replaced by refuseNewRequestsWhenClosing, which answers with a problem document.
+    return503OnClosing: false,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, databaseUrl),
@@ -40,6 +45,7 @@ export async function createApp(
   app.flushLogs();
   const fastify = app.getHttpAdapter().getInstance();
   configureFastify(fastify);
+  refuseNewRequestsWhenClosing(fastify, adapter);
   if (config.metricsEnabled) instrumentHttp(fastify, register);
   app.useGlobalPipes(new AppValidationPipe());
   await configureBrowserSecurity(app, config);

@@ -3,6 +3,7 @@ import nodemailer from 'nodemailer';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
+import { sleep } from './support/http.js';
 import { startSmtpSink, type SmtpSink } from './support/smtp.js';
 
 describe('SMTP sink', () => {
@@ -42,6 +43,61 @@ describe('SMTP sink', () => {
     await send('bob@example.com', 'back up');
     const mail = await smtp.waitForMail('bob@example.com');
     expect(mail.subject).toBe('back up');
+  });
+
+  it('holds replies until release, and drops a held message whose sender hung up', async () => {
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: smtp.port,
+      secure: false,
+      ignoreTLS: true,
+    });
+    smtp.hold();
+    let delivered = false;
+    const sending = transport
+      .sendMail({ from: 'noreply@example.com', to: 'held@example.com', subject: 'held', text: 'x' })
+      .then(() => (delivered = true));
+    for (let i = 0; i < 100 && smtp.held === 0; i++) await sleep(50);
+    expect(smtp.held).toBe(1);
+    expect(delivered).toBe(false);
+    expect(smtp.messages.some((m) => m.to.includes('held@example.com'))).toBe(false);
+    smtp.release();
+    await sending;
+    expect(smtp.held).toBe(0);
+    expect((await smtp.waitForMail('held@example.com')).subject).toBe('held');
+
+    // A sender that gives up (socket timeout) while its message is held: never acknowledged.
+    smtp.hold();
+    const impatient = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: smtp.port,
+      secure: false,
+      ignoreTLS: true,
+      socketTimeout: 500,
+    });
+    await expect(
+      impatient.sendMail({
+        from: 'a@example.com',
+        to: 'gone@example.com',
+        subject: 's',
+        text: 'x',
+      }),
+    ).rejects.toThrow();
+    for (let i = 0; i < 100 && smtp.dropped === 0; i++) await sleep(50);
+    smtp.release();
+    expect(smtp.dropped).toBe(1);
+    expect(smtp.messages.some((m) => m.to.includes('gone@example.com'))).toBe(false);
+  });
+
+  it('refuses chosen recipients with a permanent 550', async () => {
+    smtp.refuseRecipients((address) => address.startsWith('refused'));
+    try {
+      await expect(send('refused@example.com', 'no')).rejects.toMatchObject({ responseCode: 550 });
+      await send('accepted@example.com', 'yes');
+    } finally {
+      smtp.refuseRecipients();
+    }
+    expect((await smtp.waitForMail('accepted@example.com')).subject).toBe('yes');
   });
 });
 

@@ -130,9 +130,11 @@ describe('SMTP down', () => {
         async () => (await outbox(server)).some((r) => r.attempts >= 1),
         'a claimed message',
       );
-      const stopping = performance.now();
+      // Exit code 0 means the shutdown finished within SHUTDOWN_TIMEOUT (main.ts exits 1
+      // when it runs out), so the worker stopped waiting for the hung send. (No stopwatch
+      // here: on a loaded machine the rest of the shutdown took 4.6 s once, and that is
+      // not what this test is about.)
       expect(await server.stop()).toBe(0);
-      expect(performance.now() - stopping).toBeLessThan(9_000);
       await hole.close();
     },
   );

@@ -16,6 +16,7 @@ import { CurrentUser } from '../common/decorators/current-user.decorator.js';
 import { OptionalAuth, Public } from '../common/decorators/public.decorator.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { ApiProblems } from '../common/http/api-problems.decorator.js';
+import { ApiUuidParam } from '../common/http/api-uuid-param.decorator.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { UserDto } from '../users/dto/user.dto.js';
 import { AuthService } from './auth.service.js';
@@ -188,6 +189,7 @@ export class AuthController {
   @HttpCode(204)
   @ApiBearerAuth()
   @ApiOperation({ operationId: 'revokeSession', summary: 'Revoke one of my sessions' })
+  @ApiUuidParam('id', 'The session id (from `GET /api/auth/sessions`).')
   @ApiProblems(ErrorCode.VALIDATION_FAILED, ErrorCode.UNAUTHORIZED, ErrorCode.NOT_FOUND)
   async revokeSession(
     @Param('id', new ParseUUIDPipe()) id: string,

@@ -1,7 +1,7 @@
 /**
  * `npm run openapi`: writes openapi.json from the decorators, without a database or a
  * listening server (Nest's preview mode builds the module graph without running any
- * provider factory).
+ * provider factory). The file is committed; test/openapi.test.ts fails when it is stale.
  */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
@@ -19,7 +19,7 @@ const app = await NestFactory.create<NestFastifyApplication>(
   new FastifyAdapter(),
   { preview: true, logger: false, abortOnError: false },
 );
-const document = buildOpenApiDocument(app);
+const document = buildOpenApiDocument(app, config.publicUrl);
 writeFileSync(target, JSON.stringify(document, null, 2) + '\n');
 process.stdout.write(`Wrote ${target} (${Object.keys(document.paths).length} paths)\n`);
 await app.close();

@@ -4,6 +4,7 @@ import { HandlebarsAdapter } from '@nestjs-modules/mailer/adapters/handlebars.ad
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppConfig } from '../config/app-config.js';
+import { MailMetrics, mailMetricProviders } from './mail-metrics.js';
 import { MailOutboxRepository } from './mail-outbox.repository.js';
 import { MailOutbox } from './mail-outbox.service.js';
 import { MailSender } from './mail-sender.js';
@@ -14,7 +15,7 @@ export const TEMPLATE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'templ
 
 /**
  * Email: Handlebars templates (HTML and plain text), the outbox that other modules queue
- * messages in, and the worker that delivers them.
+ * messages in, the worker that delivers them, and their metrics.
  */
 @Module({
   imports: [
@@ -24,7 +25,14 @@ export const TEMPLATE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'templ
       useFactory: (config: AppConfig) => mailerOptions(config),
     }),
   ],
-  providers: [MailOutboxRepository, MailSender, OutboxWorker, MailOutbox],
+  providers: [
+    MailOutboxRepository,
+    MailSender,
+    OutboxWorker,
+    MailOutbox,
+    MailMetrics,
+    ...mailMetricProviders,
+  ],
   exports: [MailOutbox],
 })
 export class MailModule {}

@@ -5,6 +5,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
+import { MailMetrics } from './mail-metrics.js';
 import { MailOutboxRepository, type ClaimedMail } from './mail-outbox.repository.js';
 import { errorText, MailSender, PermanentMailError } from './mail-sender.js';
 
@@ -41,6 +42,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly repository: MailOutboxRepository,
     private readonly sender: MailSender,
     private readonly config: AppConfig,
+    private readonly metrics: MailMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -112,6 +114,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
       return 'failed';
     }
     await this.repository.markSent(mail);
+    this.metrics.delivered(mail.template);
     this.logger.log({ outboxId: mail.id, template: mail.template }, 'Mail delivered');
     return 'sent';
   }
@@ -120,6 +123,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const giveUp = error instanceof PermanentMailError || mail.attempts >= MAX_ATTEMPTS;
     const retryInMs = giveUp ? undefined : backoff(mail.attempts);
     await this.repository.markFailed(mail, errorText(error), retryInMs);
+    this.metrics.failed(giveUp ? 'abandoned' : 'retry', mail.template);
     const context = { outboxId: mail.id, attempts: mail.attempts, error: errorText(error) };
     if (giveUp) this.logger.error(context, 'Mail abandoned');
     else this.logger.warn({ ...context, retryInMs }, 'Mail delivery failed; will retry');

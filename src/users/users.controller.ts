@@ -17,6 +17,7 @@ import { Roles } from '../common/decorators/roles.decorator.js';
 import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { ApiProblems } from '../common/http/api-problems.decorator.js';
+import { ApiUuidParam } from '../common/http/api-uuid-param.decorator.js';
 import { CreateUserDto } from './dto/create-user.dto.js';
 import { DeleteMeDto } from './dto/delete-me.dto.js';
 import { ListUsersQueryDto } from './dto/list-users-query.dto.js';
@@ -40,13 +41,12 @@ const uuidPipe = new ParseUUIDPipe({
 export class UsersController {
   constructor(private readonly users: UsersService) {}
 
-  // The `me` routes come before `:id`, which would otherwise capture them.
-
   /** The caller's account (the same as `GET /api/auth/me`). */
   @Get('me')
   @ApiOperation({ operationId: 'getMyAccount', summary: 'My account' })
   @ApiProblems(ErrorCode.UNAUTHORIZED)
   async getMe(@CurrentUser() caller: Principal): Promise<UserDto> {
+    // The `me` routes come before `:id`, which would otherwise capture them.
     return UserDto.from(await this.users.get(caller.user.id));
   }
 
@@ -126,6 +126,7 @@ export class UsersController {
   /** One user: admins may read anyone, other users only themselves (else 403). */
   @Get(':id')
   @ApiOperation({ operationId: 'getUser', summary: 'Get a user' })
+  @ApiUuidParam('id', 'The user id.')
   @ApiProblems(
     ErrorCode.VALIDATION_FAILED,
     ErrorCode.UNAUTHORIZED,
@@ -150,6 +151,7 @@ export class UsersController {
     description:
       "Deactivation, a role change or a new password revokes all the user's sessions. A new `email` is unverified unless `emailVerified` is sent. `username`, `firstName`, `lastName` accept null to clear. No change may leave zero active admins (409 LAST_ADMIN).",
   })
+  @ApiUuidParam('id', 'The user id.')
   @ApiProblems(
     ErrorCode.VALIDATION_FAILED,
     ErrorCode.WEAK_PASSWORD,
@@ -169,6 +171,7 @@ export class UsersController {
   @HttpCode(204)
   @Roles('ADMIN')
   @ApiOperation({ operationId: 'deleteUser', summary: 'Delete a user (admin)' })
+  @ApiUuidParam('id', 'The user id.')
   @ApiProblems(
     ErrorCode.VALIDATION_FAILED,
     ErrorCode.UNAUTHORIZED,

@@ -28,6 +28,22 @@ export interface SmtpSink {
   pause(): Promise<void>;
   /** Listens again on the same port. */
   resume(): Promise<void>;
+  /**
+   * From now on, receives each message but holds the reply to its DATA (the sender waits, as
+   * with a slow server) until `release()`. A held message is not in `messages` yet.
+   */
+  hold(): void;
+  /**
+   * Stops holding and answers the held messages, which then count as received; a message
+   * whose connection closed while held was never acknowledged and is dropped.
+   */
+  release(): void;
+  /** Messages received and waiting for their reply (while holding). */
+  readonly held: number;
+  /** Held messages dropped because the sender hung up before the reply. */
+  readonly dropped: number;
+  /** Refuses matching recipients with a permanent `550` (none once called without one). */
+  refuseRecipients(predicate?: (address: string) => boolean): void;
   stop(): Promise<void>;
 }
 
@@ -35,6 +51,10 @@ export interface SmtpSink {
 export async function startSmtpSink(): Promise<SmtpSink> {
   const messages: ReceivedMail[] = [];
   const waiters = new Set<() => void>();
+  let holding = false;
+  let dropped = 0;
+  const heldReplies: { sessionId: string; answer: () => void }[] = [];
+  let refuse: ((address: string) => boolean) | undefined;
 
   const server = new SMTPServer({
     secure: false,
@@ -42,6 +62,18 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     disabledCommands: ['STARTTLS'],
     logger: false,
     closeTimeout: 100,
+    onRcptTo(address, _session, callback) {
+      if (!refuse?.(address.address.toLowerCase())) return callback();
+      callback(Object.assign(new Error('Mailbox unavailable'), { responseCode: 550 }));
+    },
+    onClose(session) {
+      for (let i = heldReplies.length - 1; i >= 0; i--) {
+        if (heldReplies[i].sessionId === session.id) {
+          heldReplies.splice(i, 1);
+          dropped += 1;
+        }
+      }
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
@@ -51,7 +83,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
         simpleParser(raw).then(
           (parsed) => {
             const from = session.envelope.mailFrom;
-            messages.push({
+            const mail: Omit<ReceivedMail, 'receivedAt'> = {
               from: from ? from.address.toLowerCase() : '',
               to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
               subject: parsed.subject ?? '',
@@ -59,10 +91,14 @@ export async function startSmtpSink(): Promise<SmtpSink> {
               html: typeof parsed.html === 'string' ? parsed.html : '',
               raw: raw.toString('utf8'),
               parsed,
-              receivedAt: new Date(),
-            });
-            for (const w of waiters) w();
-            callback();
+            };
+            const answer = () => {
+              messages.push({ ...mail, receivedAt: new Date() });
+              for (const w of waiters) w();
+              callback();
+            };
+            if (holding) heldReplies.push({ sessionId: session.id, answer });
+            else answer();
           },
           (err: Error) => callback(err),
         );
@@ -123,6 +159,22 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     },
     async stop() {
       await closeListener();
+    },
+    hold() {
+      holding = true;
+    },
+    release() {
+      holding = false;
+      for (const { answer } of heldReplies.splice(0)) answer();
+    },
+    get held() {
+      return heldReplies.length;
+    },
+    get dropped() {
+      return dropped;
+    },
+    refuseRecipients(predicate) {
+      refuse = predicate;
     },
   };
 }

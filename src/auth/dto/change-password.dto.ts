@@ -11,7 +11,10 @@ export class ChangePasswordDto {
   @IsNewPassword()
   newPassword: string;
 
-  /** When present it must equal `newPassword` (`PASSWORD_MISMATCH`). */
+  /**
+   * When present it must equal `newPassword` (`PASSWORD_MISMATCH`).
+   * @example "another long passphrase"
+   */
   @IsOptional()
   @IsString()
   @MaxLength(1024)

@@ -12,7 +12,10 @@ export class LogoutDto {
   @IsIn(LOGOUT_SCOPES)
   scope?: LogoutScope;
 
-  /** Identifies the session when no access token is sent (or use the cookie). */
+  /**
+   * Identifies the session when no access token is sent (or use the cookie).
+   * @example "q3J8r1Vn5..."
+   */
   @IsOptional()
   @IsString()
   @MaxLength(512)

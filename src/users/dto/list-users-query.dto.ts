@@ -47,7 +47,7 @@ export class ListUsersQueryDto {
   role?: Role;
 
   /** `true` or `false`. */
-  @ApiPropertyOptional({ type: Boolean })
+  @ApiPropertyOptional({ type: Boolean, example: true })
   @IsOptional()
   @Transform(booleanText)
   @IsBoolean({ message: 'active must be true or false' })
