@@ -125,7 +125,9 @@ describe('SMTP down', () => {
       const started = performance.now();
       const res = await server.api.post('/api/recovery/forgot-password', { email });
       expect(res.status).toBe(202);
-      expect(performance.now() - started).toBeLessThan(2_000);
+      // A request that waited on this server would take at least SMTP's 10 s greeting
+      // timeout; the bound is far from both that and a busy machine's slowest answer.
+      expect(performance.now() - started).toBeLessThan(5_000);
       await eventually(
         async () => (await outbox(server)).some((r) => r.attempts >= 1),
         'a claimed message',

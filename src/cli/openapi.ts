@@ -19,7 +19,7 @@ const app = await NestFactory.create<NestFastifyApplication>(
   new FastifyAdapter(),
   { preview: true, logger: false, abortOnError: false },
 );
-const document = buildOpenApiDocument(app, config.publicUrl);
+const document = buildOpenApiDocument(app);
 writeFileSync(target, JSON.stringify(document, null, 2) + '\n');
 process.stdout.write(`Wrote ${target} (${Object.keys(document.paths).length} paths)\n`);
 await app.close();

@@ -1,7 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { REFRESH_COOKIE } from '../../auth/refresh-transport.js';
-import { AppConfig } from '../../config/app-config.js';
 
 /**
  * Descriptions of the operation tags, in the order Swagger UI shows them. A tag used by an
@@ -22,12 +21,13 @@ const METHOD_ORDER = ['get', 'put', 'post', 'patch', 'delete', 'options', 'head'
 const REQUEST_ID_HEADER = 'X-Request-Id';
 
 /**
- * The OpenAPI document, generated from the controllers' and DTOs' decorators. `serverUrl`
- * is this deployment's `PUBLIC_URL` (the committed `openapi.json` uses the local default).
- * Keys are put in a stable order (paths, schemas and status codes sorted), so that the
- * committed document changes only where the API does.
+ * The OpenAPI document, generated from the controllers' and DTOs' decorators. Keys are put
+ * in a stable order (paths, schemas and status codes sorted), so that the committed document
+ * changes only where the API does. The server URL is relative (`/`): Swagger UI then calls
+ * the origin it was loaded from (whatever host name reached it, within `connect-src 'self'`),
+ * and generated clients take their base URL from their configuration.
  */
-export function buildOpenApiDocument(app: INestApplication, serverUrl: string): OpenAPIObject {
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('authkit')
     .setDescription(
@@ -44,7 +44,7 @@ export function buildOpenApiDocument(app: INestApplication, serverUrl: string): 
     )
     .setVersion('1.0.0')
     .setLicense('MIT', 'https://opensource.org/licenses/MIT')
-    .addServer(serverUrl, 'PUBLIC_URL of the deployment (http://localhost:3000 by default)')
+    .addServer('/', 'This server: the origin this document is served from (PUBLIC_URL)')
     .addBearerAuth({
       type: 'http',
       scheme: 'bearer',
@@ -70,7 +70,7 @@ export function buildOpenApiDocument(app: INestApplication, serverUrl: string): 
 }
 
 export function mountSwagger(app: INestApplication): void {
-  const document = buildOpenApiDocument(app, app.get(AppConfig).publicUrl);
+  const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',
     yamlDocumentUrl: 'docs-yaml',
