@@ -7,14 +7,14 @@ import {
   Param,
   ParseUUIDPipe,
   Post,
-  Req,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
 import { CurrentUser } from '../common/decorators/current-user.decorator.js';
 import { OptionalAuth, Public } from '../common/decorators/public.decorator.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { ApiProblems } from '../common/http/api-problems.decorator.js';
+import { Client, type ClientInfo } from '../common/http/client-info.js';
+import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { UserDto } from '../users/dto/user.dto.js';
 import { AuthService } from './auth.service.js';
@@ -25,7 +25,6 @@ import { RefreshDto } from './dto/refresh.dto.js';
 import { RegisterDto } from './dto/register.dto.js';
 import { SessionDto } from './dto/session.dto.js';
 import { RegisteredDto, TokenResponseDto } from './dto/token-response.dto.js';
-import { clientMeta } from './client-meta.js';
 import type { Principal } from './principal.js';
 
 @ApiTags('auth')
@@ -36,8 +35,13 @@ export class AuthController {
     private readonly sessions: SessionsService,
   ) {}
 
-  /** Creates an account (role `USER`, email not yet verified). */
+  /**
+   * Creates an account (role `USER`, email not yet verified). Rate limited per IP
+   * (`RATE_LIMIT_REGISTER_IP`, 30 per 5 minutes) and per email
+   * (`RATE_LIMIT_REGISTER_ACCOUNT`, 5 per hour).
+   */
   @Public()
+  @RateLimit('register')
   @Post('register')
   @ApiOperation({ operationId: 'register', summary: 'Register a new account' })
   @ApiProblems(
@@ -47,16 +51,22 @@ export class AuthController {
     ErrorCode.USERNAME_TAKEN,
     ErrorCode.RATE_LIMITED,
   )
-  async register(@Body() dto: RegisterDto): Promise<RegisteredDto> {
-    return { user: UserDto.from(await this.auth.register(dto)) };
+  async register(@Body() dto: RegisterDto, @Client() client: ClientInfo): Promise<RegisteredDto> {
+    return { user: UserDto.from(await this.auth.register(dto, client)) };
   }
 
   /**
    * Logs in with `password` and exactly one of `email` or `username`. Unknown accounts and
    * wrong passwords get the same 401; a disabled or unverified account is only revealed
-   * after a correct password.
+   * after a correct password. After `LOGIN_BACKOFF_THRESHOLD` (5) consecutive failures for
+   * an email or username, whether or not it has an account, its attempts are refused with
+   * 429 and `Retry-After` for `LOGIN_BACKOFF_DELAY` (1 minute), doubling with each further
+   * failure up to `LOGIN_BACKOFF_MAX_DELAY` (15 minutes); a correct password or a password
+   * reset clears it. Rate limited per IP (`RATE_LIMIT_LOGIN_IP`, 30 per 5 minutes) and per
+   * email or username (`RATE_LIMIT_LOGIN_ACCOUNT`, 10 per 5 minutes).
    */
   @Public()
+  @RateLimit('login')
   @Post('login')
   @HttpCode(200)
   @ApiOperation({ operationId: 'login', summary: 'Log in and open a session' })
@@ -67,22 +77,24 @@ export class AuthController {
     ErrorCode.EMAIL_NOT_VERIFIED,
     ErrorCode.RATE_LIMITED,
   )
-  login(@Body() dto: LoginDto, @Req() request: FastifyRequest): Promise<TokenResponseDto> {
-    return this.auth.login(dto, clientMeta(request));
+  login(@Body() dto: LoginDto, @Client() client: ClientInfo): Promise<TokenResponseDto> {
+    return this.auth.login(dto, client);
   }
 
   /**
    * Trades a refresh token for a new access token and a new refresh token (rotation). A
    * rotated token presented again within the grace window (`REFRESH_REUSE_GRACE`, 10 s)
-   * gets the same successor; after it, the whole session is revoked.
+   * gets the same successor; after it, the whole session is revoked. Rate limited per IP
+   * (`RATE_LIMIT_REFRESH_IP`, 150 per 5 minutes).
    */
   @Public()
+  @RateLimit('refresh')
   @Post('refresh')
   @HttpCode(200)
   @ApiOperation({ operationId: 'refresh', summary: 'Rotate the refresh token' })
   @ApiProblems(ErrorCode.VALIDATION_FAILED, ErrorCode.INVALID_REFRESH_TOKEN, ErrorCode.RATE_LIMITED)
-  refresh(@Body() dto: RefreshDto): Promise<TokenResponseDto> {
-    return this.auth.refresh(dto.refresh_token);
+  refresh(@Body() dto: RefreshDto, @Client() client: ClientInfo): Promise<TokenResponseDto> {
+    return this.auth.refresh(dto.refresh_token, client);
   }
 
   /**
@@ -99,8 +111,9 @@ export class AuthController {
   async logout(
     @Body() dto: LogoutDto,
     @CurrentUser() principal: Principal | undefined,
+    @Client() client: ClientInfo,
   ): Promise<void> {
-    await this.auth.logout(principal, dto.refresh_token, dto.scope);
+    await this.auth.logout(principal, dto.refresh_token, dto.scope, client);
   }
 
   /** The caller's account. */
@@ -127,8 +140,9 @@ export class AuthController {
   async changePassword(
     @Body() dto: ChangePasswordDto,
     @CurrentUser() principal: Principal,
+    @Client() client: ClientInfo,
   ): Promise<void> {
-    await this.auth.changePassword(principal, dto);
+    await this.auth.changePassword(principal, dto, client);
   }
 
   /** The caller's live sessions, most recently used first; `current` marks this one. */

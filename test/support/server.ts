@@ -12,6 +12,33 @@ export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..
 /** The built entry point; TEST_SERVER_ENTRY may point at a copy (e.g. a snapshot of dist/). */
 export const MAIN = process.env.TEST_SERVER_ENTRY ?? join(ROOT, 'dist/src/main.js');
 
+/** The per-route rate limits (`RATE_LIMIT_<ROUTE>_IP` / `_ACCOUNT`). */
+export const RATE_LIMIT_VARS = [
+  'RATE_LIMIT_REGISTER_IP',
+  'RATE_LIMIT_REGISTER_ACCOUNT',
+  'RATE_LIMIT_LOGIN_IP',
+  'RATE_LIMIT_LOGIN_ACCOUNT',
+  'RATE_LIMIT_REFRESH_IP',
+  'RATE_LIMIT_FORGOT_PASSWORD_IP',
+  'RATE_LIMIT_FORGOT_PASSWORD_ACCOUNT',
+  'RATE_LIMIT_VERIFY_OTP_IP',
+  'RATE_LIMIT_VERIFY_OTP_ACCOUNT',
+  'RATE_LIMIT_RESEND_VERIFICATION_IP',
+  'RATE_LIMIT_RESEND_VERIFICATION_ACCOUNT',
+  'RATE_LIMIT_VERIFY_EMAIL_IP',
+] as const;
+
+/**
+ * What every test server gets unless its test sets its own: rate limits and a login
+ * backoff far above what any test does from 127.0.0.1 (the suite registers and logs in a
+ * great deal), yet on, so that every request still goes through them. A key set to
+ * `undefined` in a test's `env` restores the service's default.
+ */
+export const RELAXED_LIMITS: Env = {
+  ...Object.fromEntries(RATE_LIMIT_VARS.map((name) => [name, '1000000/1m'])),
+  LOGIN_BACKOFF_THRESHOLD: '1000000',
+};
+
 /**
  * Variables the server reads. They are removed from the inherited environment so that a
  * developer's shell (or CI's `DATABASE_URL`, which is the admin database) never leaks in.
@@ -41,6 +68,14 @@ const SERVER_VARS = [
   'ADMIN_EMAIL',
   'ADMIN_PASSWORD',
   'TRUST_PROXY',
+  'RATE_LIMIT_ENABLED',
+  'RATE_LIMIT_KEY_PREFIX',
+  ...RATE_LIMIT_VARS,
+  'LOGIN_BACKOFF_ENABLED',
+  'LOGIN_BACKOFF_THRESHOLD',
+  'LOGIN_BACKOFF_DELAY',
+  'LOGIN_BACKOFF_MAX_DELAY',
+  'LOGIN_BACKOFF_RESET',
   'MIGRATIONS_RUN',
   'LOG_LEVEL',
   'ARGON2_MEMORY_COST',
@@ -203,6 +238,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<TestSe
     NODE_ENV: 'test',
     DATA_DIR: dataDir,
     DATABASE_URL: embedded ? undefined : db.url,
+    ...RELAXED_LIMITS,
     ...env,
   });
 
