@@ -28,6 +28,8 @@ export class RedisRateLimitStorage implements ThrottlerStorage, OnModuleInit, On
   private readonly redis: Redis;
   private readonly counters: ThrottlerStorageRedisService;
   private lastWarningAt = 0;
+  private lastError: Error | undefined;
+  private started = false;
 
   constructor(url: string, keyPrefix: string) {
     this.redis = new Redis(url, {
@@ -38,7 +40,10 @@ export class RedisRateLimitStorage implements ThrottlerStorage, OnModuleInit, On
       commandTimeout: 1_000,
       connectTimeout: 5_000,
     });
-    this.redis.on('error', (error: Error) => this.warn(error));
+    this.redis.on('error', (error: Error) => {
+      this.lastError = error;
+      if (this.started) this.warn(error);
+    });
     this.counters = new ThrottlerStorageRedisService(this.redis);
   }
 
@@ -48,10 +53,10 @@ export class RedisRateLimitStorage implements ThrottlerStorage, OnModuleInit, On
       await this.redis.ping();
     } catch (error) {
       this.redis.disconnect();
-      throw new Error(
-        `REDIS_URL: cannot reach Redis for the rate-limit counters (${(error as Error).message})`,
-      );
+      const cause = this.lastError ?? (error as Error);
+      throw new Error(`REDIS_URL: cannot reach Redis for the rate-limit counters (${cause.message})`);
     }
+    this.started = true;
   }
 
   async onApplicationShutdown(): Promise<void> {
