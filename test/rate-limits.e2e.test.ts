@@ -14,7 +14,7 @@ import {
 } from './support/audit.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { login, register, strongPassword, uniqueEmail } from './support/fixtures.js';
-import { type ApiResponse, describeResponse, expectProblem } from './support/http.js';
+import { type ApiResponse, describeResponse, expectProblem, type Problem } from './support/http.js';
 import { codeIn, SUBJECT, waitForNth } from './support/mail.js';
 import {
   cleanup,
@@ -216,7 +216,12 @@ describe('rate limits per account', () => {
       });
       expect(event).toMatchObject({
         ip,
-        metadata: { route, scope: 'account', limit: ACCOUNT_LIMIT, identifier: email.toLowerCase() },
+        metadata: {
+          route,
+          scope: 'account',
+          limit: ACCOUNT_LIMIT,
+          identifier: email.toLowerCase(),
+        },
       });
     },
   );
@@ -324,11 +329,12 @@ describe('login backoff', () => {
   it('refuses attempts after 5 failures, for an existing and an unknown email alike', async () => {
     const { email, password } = await register(guarded.api);
     const ghost = uniqueEmail('ghost');
-    const refusals: Record<string, unknown>[] = [];
+    const refusals: Partial<Problem>[] = [];
     for (const address of [email, ghost]) {
       for (let i = 0; i < 5; i++) expectProblem(await attempt(address), 401, 'INVALID_CREDENTIALS');
       const refused = await attempt(address);
-      const { requestId: _requestId, ...body } = expectRateLimited(refused, 2);
+      const body: Partial<Problem> = { ...expectRateLimited(refused, 2) };
+      delete body.requestId;
       refusals.push(body);
     }
     // Nothing tells the two apart.

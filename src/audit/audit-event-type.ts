@@ -20,8 +20,4 @@ export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 /** `metadata.reason` of `user.login_failed`. */
 export type LoginFailureReason =
-  | 'invalid_credentials'
-  | 'account_disabled'
-  | 'email_not_verified'
-  | 'locked'
-  | 'rate_limited';
+  'invalid_credentials' | 'account_disabled' | 'email_not_verified' | 'locked' | 'rate_limited';

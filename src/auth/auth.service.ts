@@ -132,7 +132,10 @@ export class AuthService {
     return this.tokens.tokenResponse(updated, sessionId, refreshToken);
   }
 
-  /** Counts the outcome and writes `user.login_failed`; the caller then throws. */
+  /**
+   * Counts the outcome (a refusal by the backoff is counted by the caller, every time) and
+   * writes `user.login_failed`; the caller then throws.
+   */
   private async loginFailed(
     client: ClientInfo,
     reason: Exclude<LoginFailureReason, 'rate_limited'>,
@@ -140,7 +143,7 @@ export class AuthService {
     user: User | undefined,
     details: Record<string, unknown> = {},
   ): Promise<void> {
-    this.metrics.loginOutcome(reason === 'locked' ? 'rate_limited' : reason);
+    if (reason !== 'locked') this.metrics.loginOutcome(reason);
     await this.audit.record({
       type: 'user.login_failed',
       userId: user?.id ?? null,
@@ -217,11 +220,7 @@ export class AuthService {
     const hash = await this.passwords.hash(dto.newPassword);
     await this.sessions.transaction(async (tx) => {
       await this.users.setPasswordHash(user.id, hash, tx);
-      const revokedSessions = await this.sessions.revokeAllOfUser(
-        user.id,
-        principal.sessionId,
-        tx,
-      );
+      const revokedSessions = await this.sessions.revokeAllOfUser(user.id, principal.sessionId, tx);
       await this.audit.record(
         {
           type: 'password.changed',

@@ -25,10 +25,7 @@ export function identifierHash(identifier: LoginIdentifier): Buffer {
 }
 
 /** The identifiers of an account: its email, and its username when it has one. */
-export function identifiersOf(user: {
-  email: string;
-  username: string | null;
-}): LoginIdentifier[] {
+export function identifiersOf(user: { email: string; username: string | null }): LoginIdentifier[] {
   return [
     emailIdentifier(user.email),
     ...(user.username ? [usernameIdentifier(user.username)] : []),

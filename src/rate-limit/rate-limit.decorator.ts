@@ -11,6 +11,5 @@ export const RateLimit = (route: RateLimitedRoute) => SetMetadata(RATE_LIMIT_ROU
 
 export function rateLimitedRouteOf(context: ExecutionContext): RateLimitedRoute | undefined {
   return Reflect.getMetadata(RATE_LIMIT_ROUTE, context.getHandler()) as
-    | RateLimitedRoute
-    | undefined;
+    RateLimitedRoute | undefined;
 }

@@ -23,7 +23,9 @@ const WARNING_INTERVAL_MS = 30_000;
  * should be noticed at once); later outages fail open, with a warning: the service keeps
  * logging people in, and the login backoff, which lives in PostgreSQL, still holds.
  */
-export class RedisRateLimitStorage implements ThrottlerStorage, OnModuleInit, OnApplicationShutdown {
+export class RedisRateLimitStorage
+  implements ThrottlerStorage, OnModuleInit, OnApplicationShutdown
+{
   private readonly logger = new Logger('RateLimit');
   private readonly redis: Redis;
   private readonly counters: ThrottlerStorageRedisService;
@@ -54,7 +56,10 @@ export class RedisRateLimitStorage implements ThrottlerStorage, OnModuleInit, On
     } catch (error) {
       this.redis.disconnect();
       const cause = this.lastError ?? (error as Error);
-      throw new Error(`REDIS_URL: cannot reach Redis for the rate-limit counters (${cause.message})`);
+      throw new Error(
+        `REDIS_URL: cannot reach Redis for the rate-limit counters (${cause.message})`,
+        { cause: error },
+      );
     }
     this.started = true;
   }

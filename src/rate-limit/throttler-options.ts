@@ -44,7 +44,8 @@ export function throttlerOptions(config: AppConfig): ThrottlerModuleOptions {
     throttlers: SCOPES.map(throttler),
     // Only Retry-After, on refusals: no X-RateLimit-* headers telling a client its budget.
     setHeaders: false,
-    generateKey: (context, tracker, scope) => rateLimitKey(rateLimitedRouteOf(context)!, scope, tracker),
+    generateKey: (context, tracker, scope) =>
+      rateLimitKey(rateLimitedRouteOf(context)!, scope, tracker),
     storage: config.redisUrl ? new RedisRateLimitStorage(config.redisUrl, keyPrefix) : undefined,
   };
 }

@@ -33,10 +33,7 @@ export class RecoveryController {
   @HttpCode(202)
   @ApiOperation({ operationId: 'forgotPassword', summary: 'Request a password reset email' })
   @ApiProblems(ErrorCode.VALIDATION_FAILED, ErrorCode.RATE_LIMITED)
-  async forgotPassword(
-    @Body() dto: EmailDto,
-    @Client() client: ClientInfo,
-  ): Promise<MessageDto> {
+  async forgotPassword(@Body() dto: EmailDto, @Client() client: ClientInfo): Promise<MessageDto> {
     await this.recovery.forgotPassword(dto.email, client);
     return MessageDto.of(RESET_REQUESTED);
   }

@@ -140,7 +140,10 @@ export class RecoveryService {
       const revokedSessions = await this.sessions.revokeAllOfUser(userId, undefined, tx);
       await this.backoff.clearAccount(user, tx);
       const event = { userId, actorId: userId, client };
-      await this.audit.record({ ...event, type: 'password.reset', metadata: { revokedSessions } }, tx);
+      await this.audit.record(
+        { ...event, type: 'password.reset', metadata: { revokedSessions } },
+        tx,
+      );
       if (!user.emailVerified) {
         await this.audit.record(
           { ...event, type: 'email.verified', metadata: { via: 'password_reset' } },

@@ -22,7 +22,7 @@ export async function auditEvents(
   const events: AuditEvent[] = [];
   for (let page = 1; ; page++) {
     const params = new URLSearchParams({ ...query, page: String(page), limit: '100' });
-    const res = await api.get(`/api/audit-events?${params}`, { token: adminToken });
+    const res = await api.get(`/api/audit-events?${params.toString()}`, { token: adminToken });
     if (res.status !== 200) throw new Error(`audit-events failed: ${describeResponse(res)}`);
     events.push(...(res.body.items as AuditEvent[]));
     if (events.length >= res.body.total || res.body.items.length === 0) return events;
@@ -67,7 +67,9 @@ export async function untilNotLimited(
 export function retryAfter(res: ApiResponse): number {
   const value = res.headers.get('retry-after') ?? '';
   if (!/^[1-9]\d*$/.test(value)) {
-    throw new Error(`expected Retry-After in whole seconds, got "${value}": ${describeResponse(res)}`);
+    throw new Error(
+      `expected Retry-After in whole seconds, got "${value}": ${describeResponse(res)}`,
+    );
   }
   return Number(value);
 }
