@@ -375,6 +375,20 @@ describe('events of admin actions (actor: the admin)', () => {
     expect(trail.map((e) => e.type)).toEqual(['user.deleted', 'user.updated', 'user.created']);
   });
 
+  it('user.created for the admin bootstrapped at start-up, with no actor', async () => {
+    const events = await auditEvents(server.api, adminToken, {
+      userId: adminId,
+      type: 'user.created',
+    });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      actorId: null,
+      ip: null,
+      userAgent: null,
+      metadata: { via: 'bootstrap', email: ADMIN_EMAIL, role: 'ADMIN', requestId: null },
+    });
+  });
+
   it('user.login_failed with account_disabled after a correct password', async () => {
     const user = await verifiedUser();
     const deactivated = await call('PATCH', `/api/users/${user.id}`, {

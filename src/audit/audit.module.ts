@@ -8,6 +8,7 @@ import { AuditService } from './audit.service.js';
 @Module({
   controllers: [AuditController],
   providers: [AuditRepository, AuditService],
-  exports: [AuditService],
+  // The repository too, for the admin bootstrap (shared with the CLI, which has no Nest).
+  exports: [AuditService, AuditRepository],
 })
 export class AuditModule {}

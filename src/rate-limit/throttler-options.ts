@@ -46,7 +46,11 @@ export function throttlerOptions(config: AppConfig): ThrottlerModuleOptions {
     setHeaders: false,
     generateKey: (context, tracker, scope) =>
       rateLimitKey(rateLimitedRouteOf(context)!, scope, tracker),
-    storage: config.redisUrl ? new RedisRateLimitStorage(config.redisUrl, keyPrefix) : undefined,
+    // No Redis connection at all when limits are off (benchmarks).
+    storage:
+      config.redisUrl && config.rateLimit.enabled
+        ? new RedisRateLimitStorage(config.redisUrl, keyPrefix)
+        : undefined,
   };
 }
 

@@ -37,11 +37,15 @@ export class AuditEventDto {
   createdAt: string;
 
   /**
-   * Details by type, always with `requestId` (the request's `X-Request-Id`):
+   * Details by type, always with `requestId` (the request's `X-Request-Id`; null for work
+   * done outside a request, such as the admin bootstrap, which sets `via`):
    * `user.login` / `user.logout` / `session.*`: `sessionId` (logout: `scope`, `revokedSessions`);
    * `user.login_failed`: `reason` (`invalid_credentials`, `account_disabled`,
-   * `email_not_verified`, `locked`, `rate_limited`), `identifier`, and with backoff
-   * `failures` and `lockedForSeconds` when this failure locked the identifier;
+   * `email_not_verified`, `locked`, `rate_limited`) and `identifier` (the email or username
+   * tried); for a wrong password also `failures` (consecutive, this one included) and
+   * `lockedForSeconds` when it locked the identifier; for `locked`, `retryAfterSeconds`;
+   * `email.verified`: `via` (`link` or `password_reset`); `user.created`: `email`, `role`,
+   * `active`;
    * `user.updated`: `fields` (names of the changed fields) and `changes` (`from`/`to` of
    * non-secret fields); `user.deleted`: `email`; `password.reset_requested`: `email`;
    * `rate_limit.exceeded`: `route`, `scope` (`ip` or `account`), `limit`,
