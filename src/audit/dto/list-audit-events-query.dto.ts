@@ -17,7 +17,7 @@ export class ListAuditEventsQueryDto {
   type?: AuditEventType;
 
   /** 1-based page number. */
-  @ApiPropertyOptional({ minimum: 1, maximum: 10_000_000, default: 1 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 10_000_000, default: 1 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -26,7 +26,7 @@ export class ListAuditEventsQueryDto {
   page: number = 1;
 
   /** Events per page. */
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 20 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

@@ -4,6 +4,14 @@ import { STATUS_CODES } from 'node:http';
 import { DEFAULT_DETAIL, ERROR_STATUS, ErrorCode } from '../errors/error-code.js';
 import { ProblemDto } from './problem.dto.js';
 
+/** Every 429 carries it (API.md, "Conventions"). */
+const RETRY_AFTER = {
+  'Retry-After': {
+    description: 'Seconds to wait before trying again.',
+    schema: { type: 'integer', minimum: 1, example: 60 },
+  },
+};
+
 /**
  * Documents the problem+json responses a route can give, one example per error code,
  * grouped by status.
@@ -20,6 +28,7 @@ export function ApiProblems(...codes: ErrorCode[]): MethodDecorator & ClassDecor
       ApiResponse({
         status,
         description: `${STATUS_CODES[status]}: ${statusCodes.join(', ')}`,
+        ...(status === 429 ? { headers: RETRY_AFTER } : {}),
         content: {
           'application/problem+json': {
             schema: { $ref: getSchemaPath(ProblemDto) },
