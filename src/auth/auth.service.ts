@@ -163,21 +163,21 @@ export class AuthService {
   async logout(
     principal: Principal | undefined,
     refreshToken: string | undefined,
-    scope: LogoutScope = 'local',
+    scope: LogoutScope | undefined,
     client: ClientInfo,
   ): Promise<void> {
     const current = principal
       ? { sessionId: principal.sessionId, userId: principal.user.id }
       : await this.sessionOfRefreshToken(refreshToken);
     await this.sessions.transaction(async (tx) => {
-      const revokedSessions = await this.revokeForLogout(current, scope, tx);
+      const revokedSessions = await this.revokeForLogout(current, scope ?? 'local', tx);
       await this.audit.record(
         {
           type: 'user.logout',
           userId: current.userId,
           actorId: current.userId,
           client,
-          metadata: { sessionId: current.sessionId, scope, revokedSessions },
+          metadata: { sessionId: current.sessionId, scope: scope ?? 'local', revokedSessions },
         },
         tx,
       );
