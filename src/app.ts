@@ -24,7 +24,7 @@ export async function createApp(
 ): Promise<NestFastifyApplication> {
   const adapter = new ClosingAwareFastifyAdapter({
     bodyLimit: config.bodyLimit,
-    trustProxy: config.trustProxy,
+    trustProxy: typeof config.trustProxy === 'object' ? [...config.trustProxy] : config.trustProxy,
     requestIdHeader: false,
     genReqId: (request: IncomingMessage) => {
       // Also stored on the raw request, where pino-http reads it for the request log line.

@@ -17,6 +17,8 @@ import { OptionalAuth, Public } from '../common/decorators/public.decorator.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { ApiProblems } from '../common/http/api-problems.decorator.js';
 import { ApiUuidParam } from '../common/http/api-uuid-param.decorator.js';
+import { Client, type ClientInfo } from '../common/http/client-info.js';
+import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { UserDto } from '../users/dto/user.dto.js';
 import { AuthService } from './auth.service.js';
@@ -27,7 +29,6 @@ import { RefreshDto } from './dto/refresh.dto.js';
 import { RegisterDto } from './dto/register.dto.js';
 import { SessionDto } from './dto/session.dto.js';
 import { RegisteredDto, TokenResponseDto } from './dto/token-response.dto.js';
-import { clientMeta } from './client-meta.js';
 import type { Principal } from './principal.js';
 import { REFRESH_COOKIE, RefreshTransport } from './refresh-transport.js';
 
@@ -40,8 +41,13 @@ export class AuthController {
     private readonly transport: RefreshTransport,
   ) {}
 
-  /** Creates an account (role `USER`, email not yet verified). */
+  /**
+   * Creates an account (role `USER`, email not yet verified). Rate limited per IP
+   * (`RATE_LIMIT_REGISTER_IP`, 30 per 5 minutes) and per email
+   * (`RATE_LIMIT_REGISTER_ACCOUNT`, 5 per hour).
+   */
   @Public()
+  @RateLimit('register')
   @Post('register')
   @ApiOperation({ operationId: 'register', summary: 'Register a new account' })
   @ApiProblems(
@@ -51,14 +57,19 @@ export class AuthController {
     ErrorCode.USERNAME_TAKEN,
     ErrorCode.RATE_LIMITED,
   )
-  async register(@Body() dto: RegisterDto): Promise<RegisteredDto> {
-    return { user: UserDto.from(await this.auth.register(dto)) };
+  async register(@Body() dto: RegisterDto, @Client() client: ClientInfo): Promise<RegisteredDto> {
+    return { user: UserDto.from(await this.auth.register(dto, client)) };
   }
 
   /**
    * Logs in with `password` and exactly one of `email` or `username`. Unknown accounts and
    * wrong passwords get the same 401; a disabled or unverified account is only revealed
-   * after a correct password.
+   * after a correct password. After `LOGIN_BACKOFF_THRESHOLD` (5) consecutive failures for
+   * an email or username, whether or not it has an account, its attempts are refused with
+   * 429 and `Retry-After` for `LOGIN_BACKOFF_DELAY` (1 minute), doubling with each further
+   * failure up to `LOGIN_BACKOFF_MAX_DELAY` (15 minutes); a correct password or a password
+   * reset clears it. Rate limited per IP (`RATE_LIMIT_LOGIN_IP`, 30 per 5 minutes) and per
+   * email or username (`RATE_LIMIT_LOGIN_ACCOUNT`, 10 per 5 minutes).
    *
    * Cookie transport (`REFRESH_TOKEN_TRANSPORT=cookie`): the body has no `refresh_token`;
    * the response sets the `refresh_token` cookie (`HttpOnly; SameSite=Strict;
@@ -67,6 +78,7 @@ export class AuthController {
    * refresh and logout must echo in `X-XSRF-TOKEN`.
    */
   @Public()
+  @RateLimit('login')
   @Post('login')
   @HttpCode(200)
   @ApiOperation({ operationId: 'login', summary: 'Log in and open a session' })
@@ -79,16 +91,17 @@ export class AuthController {
   )
   async login(
     @Body() dto: LoginDto,
-    @Req() request: FastifyRequest,
+    @Client() client: ClientInfo,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<TokenResponseDto> {
-    return this.transport.deliver(reply, await this.auth.login(dto, clientMeta(request)));
+    return this.transport.deliver(reply, await this.auth.login(dto, client));
   }
 
   /**
    * Trades a refresh token for a new access token and a new refresh token (rotation). A
    * rotated token presented again within the grace window (`REFRESH_REUSE_GRACE`, 10 s)
-   * gets the same successor; after it, the whole session is revoked.
+   * gets the same successor; after it, the whole session is revoked. Rate limited per IP
+   * (`RATE_LIMIT_REFRESH_IP`, 150 per 5 minutes).
    *
    * Body transport: send `refresh_token` in the body. Cookie transport
    * (`REFRESH_TOKEN_TRANSPORT=cookie`): the browser sends the `refresh_token` cookie by
@@ -99,6 +112,7 @@ export class AuthController {
    * before a switch to cookie transport move to the cookie.
    */
   @Public()
+  @RateLimit('refresh')
   @Post('refresh')
   @HttpCode(200)
   @ApiCookieAuth(REFRESH_COOKIE)
@@ -111,11 +125,12 @@ export class AuthController {
   )
   async refresh(
     @Body() dto: RefreshDto,
+    @Client() client: ClientInfo,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<TokenResponseDto> {
     const token = this.transport.presentedToken(request, dto.refresh_token);
-    return this.transport.deliver(reply, await this.auth.refresh(token));
+    return this.transport.deliver(reply, await this.auth.refresh(token, client));
   }
 
   /**
@@ -137,12 +152,13 @@ export class AuthController {
   async logout(
     @Body() dto: LogoutDto,
     @CurrentUser() principal: Principal | undefined,
+    @Client() client: ClientInfo,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
     // With a valid access token the cookie is not what authenticates the request.
     const token = principal ? undefined : this.transport.presentedToken(request, dto.refresh_token);
-    await this.auth.logout(principal, token, dto.scope);
+    await this.auth.logout(principal, token, dto.scope, client);
     if (dto.scope !== 'others') this.transport.clear(reply);
   }
 
@@ -170,8 +186,9 @@ export class AuthController {
   async changePassword(
     @Body() dto: ChangePasswordDto,
     @CurrentUser() principal: Principal,
+    @Client() client: ClientInfo,
   ): Promise<void> {
-    await this.auth.changePassword(principal, dto);
+    await this.auth.changePassword(principal, dto, client);
   }
 
   /** The caller's live sessions, most recently used first; `current` marks this one. */

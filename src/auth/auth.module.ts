@@ -4,6 +4,7 @@ import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { RolesGuard } from '../common/guards/roles.guard.js';
 import { AppConfig } from '../config/app-config.js';
+import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { EmailVerificationModule } from '../recovery/email-verification.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
@@ -23,6 +24,7 @@ import { TokenService } from './token.service.js';
     UsersModule,
     SessionsModule,
     EmailVerificationModule,
+    RateLimitModule,
   ],
   controllers: [AuthController, JwksController],
   providers: [

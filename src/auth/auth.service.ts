@@ -1,9 +1,19 @@
 import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { LoginFailureReason } from '../audit/audit-event-type.js';
+import { AuditService } from '../audit/audit.service.js';
 import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
+import type { ClientInfo } from '../common/http/client-info.js';
 import { AppConfig } from '../config/app-config.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { LoginBackoff } from '../rate-limit/login-backoff.service.js';
+import {
+  emailIdentifier,
+  usernameIdentifier,
+  type LoginIdentifier,
+} from '../rate-limit/login-identifier.js';
 import { EmailVerificationService } from '../recovery/email-verification.service.js';
-import type { SessionMeta } from '../sessions/sessions.repository.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import type { User } from '../users/entities/user.entity.js';
 import { PasswordPolicy } from '../users/password-policy.js';
@@ -27,9 +37,12 @@ export class AuthService {
     private readonly tokens: TokenService,
     private readonly config: AppConfig,
     private readonly verification: EmailVerificationService,
+    private readonly backoff: LoginBackoff,
+    private readonly audit: AuditService,
+    private readonly metrics: MetricsService,
   ) {}
 
-  async register(dto: RegisterDto): Promise<User> {
+  async register(dto: RegisterDto, client: ClientInfo): Promise<User> {
     this.policy.check(dto.password, { email: dto.email, username: dto.username });
     // Cheap early answers for the common case; the unique indexes settle any race.
     if (await this.users.findByLogin('email', dto.email)) throw new AppError(ErrorCode.EMAIL_TAKEN);
@@ -37,9 +50,9 @@ export class AuthService {
       throw new AppError(ErrorCode.USERNAME_TAKEN);
     }
     const passwordHash = await this.passwords.hash(dto.password);
-    // The user and its verification email are committed together, or neither is.
-    return this.verification.createWithVerification((tx) =>
-      this.users.insert(
+    // The user, its verification email and the event are committed together, or none is.
+    return this.verification.createWithVerification(async (tx) => {
+      const user = await this.users.insert(
         {
           email: dto.email,
           username: dto.username ?? null,
@@ -48,36 +61,100 @@ export class AuthService {
           lastName: dto.lastName ?? null,
         },
         tx,
-      ),
-    );
+      );
+      await this.audit.record(
+        { type: 'user.registered', userId: user.id, actorId: user.id, client },
+        tx,
+      );
+      return user;
+    });
   }
 
   /**
    * Unknown users and wrong passwords cost one argon2 verify each and get the same answer;
-   * the account's state is only revealed after a correct password.
+   * the account's state is only revealed after a correct password. The attempt is counted
+   * by the login backoff before the password is checked, and cleared by a correct one.
    */
-  async login(dto: LoginDto, meta: SessionMeta): Promise<IssuedTokens> {
-    const by = loginIdentifier(dto);
-    const user = await this.users.findByLogin(by, by === 'email' ? dto.email! : dto.username!);
+  async login(dto: LoginDto, client: ClientInfo): Promise<IssuedTokens> {
+    const identifier = loginIdentifier(dto);
+    const attempt = await this.backoff.begin(identifier);
+    if (!attempt.allowed) {
+      this.metrics.loginOutcome('rate_limited');
+      if (attempt.firstRefusal) {
+        const known = await this.users.findByLogin(identifier.kind, identifier.value);
+        await this.loginFailed(client, 'locked', identifier, known, {
+          retryAfterSeconds: attempt.retryAfterSeconds,
+        });
+      }
+      throw new AppError(ErrorCode.RATE_LIMITED, undefined, undefined, {
+        'retry-after': String(attempt.retryAfterSeconds),
+      });
+    }
+    const user = await this.users.findByLogin(identifier.kind, identifier.value);
     const valid = user
       ? await this.passwords.verify(user.passwordHash, dto.password)
       : await this.passwords.verifyDummy(dto.password);
-    if (!user || !valid) throw new AppError(ErrorCode.INVALID_CREDENTIALS);
-    if (!user.active) throw new AppError(ErrorCode.ACCOUNT_DISABLED);
-    if (this.config.emailVerification === 'required' && !user.emailVerified) {
-      throw new AppError(ErrorCode.EMAIL_NOT_VERIFIED);
+    if (!user || !valid) {
+      await this.loginFailed(client, 'invalid_credentials', identifier, user, {
+        failures: attempt.failures || undefined,
+        lockedForSeconds: attempt.lockedForSeconds ?? undefined,
+      });
+      throw new AppError(ErrorCode.INVALID_CREDENTIALS);
+    }
+    // A correct password ends the backoff, whatever the account's state.
+    if (!user.active || (this.config.emailVerification === 'required' && !user.emailVerified)) {
+      await this.backoff.succeeded(identifier);
+      const reason = user.active ? 'email_not_verified' : 'account_disabled';
+      await this.loginFailed(client, reason, identifier, user);
+      throw new AppError(user.active ? ErrorCode.EMAIL_NOT_VERIFIED : ErrorCode.ACCOUNT_DISABLED);
     }
     const rehash = this.passwords.needsRehash(user.passwordHash)
       ? await this.passwords.hash(dto.password)
       : undefined;
-    const session = await this.sessions.open(user.id, meta);
-    const updated = await this.users.recordLogin(user.id, rehash);
+    const { updated, session } = await this.sessions.transaction(async (tx) => {
+      const issued = await this.sessions.open(user.id, client, tx);
+      const loggedIn = await this.users.recordLogin(user.id, rehash, tx);
+      await this.backoff.succeeded(identifier, tx);
+      await this.audit.record(
+        {
+          type: 'user.login',
+          userId: user.id,
+          actorId: user.id,
+          client,
+          metadata: { sessionId: issued.sessionId, method: identifier.kind },
+        },
+        tx,
+      );
+      return { updated: loggedIn, session: issued };
+    });
+    this.metrics.loginOutcome('success');
     return this.tokens.tokenResponse(updated, session);
   }
 
-  async refresh(refreshToken: string | undefined): Promise<IssuedTokens> {
+  /**
+   * Counts the outcome (a refusal by the backoff is counted by the caller, every time) and
+   * writes `user.login_failed`; the caller then throws.
+   */
+  private async loginFailed(
+    client: ClientInfo,
+    reason: Exclude<LoginFailureReason, 'rate_limited'>,
+    identifier: LoginIdentifier,
+    user: User | undefined,
+    details: Record<string, unknown> = {},
+  ): Promise<void> {
+    if (reason !== 'locked') this.metrics.loginOutcome(reason);
+    await this.audit.record({
+      type: 'user.login_failed',
+      userId: user?.id ?? null,
+      actorId: null,
+      client,
+      metadata: { reason, identifier: identifier.value, ...details },
+    });
+  }
+
+  async refresh(refreshToken: string | undefined, client: ClientInfo): Promise<IssuedTokens> {
     if (!refreshToken) throw new AppError(ErrorCode.INVALID_REFRESH_TOKEN);
-    const rotated = await this.sessions.rotate(refreshToken);
+    const rotated = await this.sessions.rotate(refreshToken, client);
     return this.tokens.tokenResponse(rotated.user, rotated);
   }
 
@@ -85,26 +162,48 @@ export class AuthService {
   async logout(
     principal: Principal | undefined,
     refreshToken: string | undefined,
-    scope: LogoutScope = 'local',
+    scope: LogoutScope | undefined,
+    client: ClientInfo,
   ): Promise<void> {
     const current = principal
       ? { sessionId: principal.sessionId, userId: principal.user.id }
       : await this.sessionOfRefreshToken(refreshToken);
+    await this.sessions.transaction(async (tx) => {
+      const revokedSessions = await this.revokeForLogout(current, scope ?? 'local', tx);
+      await this.audit.record(
+        {
+          type: 'user.logout',
+          userId: current.userId,
+          actorId: current.userId,
+          client,
+          metadata: { sessionId: current.sessionId, scope: scope ?? 'local', revokedSessions },
+        },
+        tx,
+      );
+    });
+  }
+
+  private async revokeForLogout(
+    current: { sessionId: string; userId: string },
+    scope: LogoutScope,
+    tx: EntityManager,
+  ): Promise<number> {
     switch (scope) {
       case 'local':
-        await this.sessions.revoke(current.sessionId);
-        return;
+        return (await this.sessions.revoke(current.sessionId, tx)) ? 1 : 0;
       case 'others':
-        await this.sessions.revokeAllOfUser(current.userId, current.sessionId);
-        return;
+        return this.sessions.revokeAllOfUser(current.userId, current.sessionId, tx);
       case 'global':
-        await this.sessions.revokeAllOfUser(current.userId);
-        return;
+        return this.sessions.revokeAllOfUser(current.userId, undefined, tx);
     }
   }
 
   /** Verifies the current password, sets the new one and ends every other session. */
-  async changePassword(principal: Principal, dto: ChangePasswordDto): Promise<void> {
+  async changePassword(
+    principal: Principal,
+    dto: ChangePasswordDto,
+    client: ClientInfo,
+  ): Promise<void> {
     if (dto.confirmPassword !== undefined && dto.confirmPassword !== dto.newPassword) {
       throw new AppError(ErrorCode.PASSWORD_MISMATCH, undefined, [
         { field: 'confirmPassword', message: 'confirmPassword must equal newPassword' },
@@ -120,7 +219,17 @@ export class AuthService {
     const hash = await this.passwords.hash(dto.newPassword);
     await this.sessions.transaction(async (tx) => {
       await this.users.setPasswordHash(user.id, hash, tx);
-      await this.sessions.revokeAllOfUser(user.id, principal.sessionId, tx);
+      const revokedSessions = await this.sessions.revokeAllOfUser(user.id, principal.sessionId, tx);
+      await this.audit.record(
+        {
+          type: 'password.changed',
+          userId: user.id,
+          actorId: user.id,
+          client,
+          metadata: { sessionId: principal.sessionId, revokedSessions },
+        },
+        tx,
+      );
     });
   }
 
@@ -133,7 +242,7 @@ export class AuthService {
   }
 }
 
-function loginIdentifier(dto: LoginDto): 'email' | 'username' {
+function loginIdentifier(dto: LoginDto): LoginIdentifier {
   const hasEmail = dto.email !== undefined && dto.email !== '';
   const hasUsername = dto.username !== undefined && dto.username !== '';
   if (hasEmail === hasUsername) {
@@ -141,5 +250,5 @@ function loginIdentifier(dto: LoginDto): 'email' | 'username' {
       { field: hasEmail ? 'username' : 'email', message: 'send exactly one of email or username' },
     ]);
   }
-  return hasEmail ? 'email' : 'username';
+  return hasEmail ? emailIdentifier(dto.email!) : usernameIdentifier(dto.username!);
 }

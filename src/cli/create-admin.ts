@@ -8,6 +8,7 @@
 import 'reflect-metadata';
 import { isEmail } from 'class-validator';
 import { parseArgs } from 'node:util';
+import { AuditRepository } from '../audit/audit.repository.js';
 import { AppError } from '../common/errors/app-error.js';
 import { ConfigError, loadConfig } from '../config/app-config.js';
 import { loadEnvFile } from '../config/env-file.js';
@@ -56,7 +57,12 @@ async function run(): Promise<void> {
       });
     }
     const passwordHash = password && (await new PasswordService(config).hash(password));
-    const provisioning = new AdminProvisioning(users, new SessionsRepository(database.dataSource));
+    const provisioning = new AdminProvisioning(
+      users,
+      new SessionsRepository(database.dataSource),
+      new AuditRepository(database.dataSource),
+      'cli',
+    );
     const outcome = await provisioning.ensureAdmin({ email: args.email, passwordHash });
     say(describe(outcome, args.email, passwordHash !== undefined));
   } finally {

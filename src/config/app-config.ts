@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { envSchema, type ParsedEnv } from './config.schema.js';
+import { envSchema, type ParsedEnv, type RateLimitSetting } from './config.schema.js';
 
 /** Thrown when the environment is invalid; its message is the one line printed at start-up. */
 export class ConfigError extends Error {
@@ -51,7 +51,28 @@ export class AppConfig {
   readonly recovery!: { readonly tokenTtlMs: number; readonly otpMaxAttempts: number };
   readonly corsOrigins!: readonly string[];
   readonly admin!: { readonly email: string | undefined; readonly password: string | undefined };
-  readonly trustProxy!: boolean;
+  /**
+   * Whether `X-Forwarded-For` is believed, as Fastify takes it: `true` (from anyone), or
+   * only from these proxy addresses/ranges.
+   */
+  readonly trustProxy!: boolean | readonly string[];
+  readonly rateLimit!: {
+    readonly enabled: boolean;
+    /** Prefix of every counter key in Redis: one per deployment, shared by its instances. */
+    readonly keyPrefix: string;
+    /** Per route: the limit per client IP and, where the body names an account, per account. */
+    readonly routes: Readonly<Record<RateLimitedRoute, RouteRateLimits>>;
+  };
+  readonly loginBackoff!: {
+    readonly enabled: boolean;
+    /** Consecutive failures of one identifier before its attempts are refused. */
+    readonly threshold: number;
+    /** The first refusal period; each further failure doubles it, up to `maxDelayMs`. */
+    readonly delayMs: number;
+    readonly maxDelayMs: number;
+    /** Failures older than this (with no attempt since) are forgotten. */
+    readonly resetAfterMs: number;
+  };
   readonly logLevel!: ParsedEnv['LOG_LEVEL'];
   readonly argon2!: {
     readonly memoryCost: number;
@@ -65,6 +86,24 @@ export class AppConfig {
   readonly threadPoolNiceness!: number;
   /** Serve the sign-in, sign-up, recovery, account and admin pages (`/login`, ...). */
   readonly hostedPages!: boolean;
+}
+
+/** The routes with rate limits (see `RATE_LIMIT_*`). */
+export const RATE_LIMITED_ROUTES = [
+  'register',
+  'login',
+  'refresh',
+  'forgotPassword',
+  'verifyOtp',
+  'resendVerification',
+  'verifyEmail',
+] as const;
+export type RateLimitedRoute = (typeof RATE_LIMITED_ROUTES)[number];
+
+/** `null` when that limit is `off` (or the route names no account). */
+export interface RouteRateLimits {
+  readonly ip: RateLimitSetting | null;
+  readonly account: RateLimitSetting | null;
 }
 
 /**
@@ -117,6 +156,32 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     corsOrigins: env.CORS_ORIGINS,
     admin: { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD },
     trustProxy: env.TRUST_PROXY,
+    rateLimit: {
+      enabled: env.RATE_LIMIT_ENABLED,
+      keyPrefix: env.RATE_LIMIT_KEY_PREFIX,
+      routes: {
+        register: { ip: env.RATE_LIMIT_REGISTER_IP, account: env.RATE_LIMIT_REGISTER_ACCOUNT },
+        login: { ip: env.RATE_LIMIT_LOGIN_IP, account: env.RATE_LIMIT_LOGIN_ACCOUNT },
+        refresh: { ip: env.RATE_LIMIT_REFRESH_IP, account: null },
+        forgotPassword: {
+          ip: env.RATE_LIMIT_FORGOT_PASSWORD_IP,
+          account: env.RATE_LIMIT_FORGOT_PASSWORD_ACCOUNT,
+        },
+        verifyOtp: { ip: env.RATE_LIMIT_VERIFY_OTP_IP, account: env.RATE_LIMIT_VERIFY_OTP_ACCOUNT },
+        resendVerification: {
+          ip: env.RATE_LIMIT_RESEND_VERIFICATION_IP,
+          account: env.RATE_LIMIT_RESEND_VERIFICATION_ACCOUNT,
+        },
+        verifyEmail: { ip: env.RATE_LIMIT_VERIFY_EMAIL_IP, account: null },
+      },
+    },
+    loginBackoff: {
+      enabled: env.LOGIN_BACKOFF_ENABLED,
+      threshold: env.LOGIN_BACKOFF_THRESHOLD,
+      delayMs: env.LOGIN_BACKOFF_DELAY,
+      maxDelayMs: env.LOGIN_BACKOFF_MAX_DELAY,
+      resetAfterMs: env.LOGIN_BACKOFF_RESET,
+    },
     logLevel: env.LOG_LEVEL,
     argon2: {
       memoryCost: env.ARGON2_MEMORY_COST,
@@ -129,8 +194,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     threadPoolNiceness: env.THREADPOOL_NICENESS,
     hostedPages: env.HOSTED_PAGES,
   };
+  checkConsistency(config);
   checkProductionRules(config);
   return Object.freeze(config);
+}
+
+function checkConsistency(config: AppConfig): void {
+  if (config.loginBackoff.maxDelayMs < config.loginBackoff.delayMs) {
+    throw new ConfigError(
+      'Invalid configuration: LOGIN_BACKOFF_MAX_DELAY must not be shorter than LOGIN_BACKOFF_DELAY',
+    );
+  }
 }
 
 function checkProductionRules(config: AppConfig): void {

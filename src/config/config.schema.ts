@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 
@@ -100,6 +101,68 @@ function exactOrigin(text: string): string | undefined {
   }
 }
 
+/** `N/duration` (N requests per window, e.g. `30/5m`) or `off`: one rate limit. */
+const rateLimit = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx): RateLimitSetting | null => {
+      if (text.trim().toLowerCase() === 'off') return null;
+      const match = /^\s*(\d+)\s*\/\s*(\S+)\s*$/.exec(text);
+      const limit = match ? Number(match[1]) : NaN;
+      const windowMs = match ? parseDuration(match[2]) : undefined;
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1_000_000 || !windowMs) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be "<requests>/<window>" such as 30/5m (1 to 1000000 requests) or off (got "${text}")`,
+        });
+        return z.NEVER;
+      }
+      return { limit, windowMs };
+    });
+
+export interface RateLimitSetting {
+  /** Requests allowed per window; the next one is refused until the window ends. */
+  readonly limit: number;
+  readonly windowMs: number;
+}
+
+/** Named ranges that proxy-addr (Fastify's trust check) understands. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * `false`, `true` (believe X-Forwarded-For whoever sends it: only behind a proxy that
+ * overwrites the header), or the proxies to trust: a comma-separated list of IP addresses,
+ * CIDR ranges or `loopback` / `linklocal` / `uniquelocal`. With a list, the client is the
+ * nearest address in X-Forwarded-For that is not a trusted proxy.
+ */
+const trustProxy = () =>
+  z
+    .string()
+    .default('false')
+    .transform((text, ctx): boolean | string[] => {
+      const value = text.trim().toLowerCase();
+      if (value === 'true' || value === 'yes' || value === '1') return true;
+      if (value === 'false' || value === 'no' || value === '0') return false;
+      const entries = value.split(',').map((entry) => entry.trim());
+      if (entries.every(isTrustedProxy)) return entries;
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be true, false, or a comma-separated list of proxy IP addresses, CIDR ranges, loopback, linklocal or uniquelocal (got "${text}")`,
+      });
+      return z.NEVER;
+    });
+
+function isTrustedProxy(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.includes(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (!version || rest.length) return false;
+  if (prefix === undefined) return true;
+  const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : NaN;
+  return bits >= 0 && bits <= (version === 4 ? 32 : 128);
+}
+
 const oneOf = <T extends string>(values: readonly [T, ...T[]], fallback: T) =>
   z
     .enum(values, {
@@ -142,7 +205,31 @@ export const envSchema = z.object({
   CORS_ORIGINS: originList(),
   ADMIN_EMAIL: z.string().optional(),
   ADMIN_PASSWORD: z.string().optional(),
-  TRUST_PROXY: boolean(false),
+  TRUST_PROXY: trustProxy(),
+  RATE_LIMIT_ENABLED: boolean(true),
+  RATE_LIMIT_KEY_PREFIX: z
+    .string()
+    .default('authkit:rl:')
+    .refine((text) => /^[\w:.{}-]{1,64}$/.test(text), {
+      message: 'must be 1-64 characters of letters, digits, _ : . - { }',
+    }),
+  RATE_LIMIT_REGISTER_IP: rateLimit('30/5m'),
+  RATE_LIMIT_REGISTER_ACCOUNT: rateLimit('5/1h'),
+  RATE_LIMIT_LOGIN_IP: rateLimit('30/5m'),
+  RATE_LIMIT_LOGIN_ACCOUNT: rateLimit('10/5m'),
+  RATE_LIMIT_REFRESH_IP: rateLimit('150/5m'),
+  RATE_LIMIT_FORGOT_PASSWORD_IP: rateLimit('10/15m'),
+  RATE_LIMIT_FORGOT_PASSWORD_ACCOUNT: rateLimit('5/1h'),
+  RATE_LIMIT_VERIFY_OTP_IP: rateLimit('30/5m'),
+  RATE_LIMIT_VERIFY_OTP_ACCOUNT: rateLimit('10/15m'),
+  RATE_LIMIT_RESEND_VERIFICATION_IP: rateLimit('10/15m'),
+  RATE_LIMIT_RESEND_VERIFICATION_ACCOUNT: rateLimit('5/1h'),
+  RATE_LIMIT_VERIFY_EMAIL_IP: rateLimit('30/5m'),
+  LOGIN_BACKOFF_ENABLED: boolean(true),
+  LOGIN_BACKOFF_THRESHOLD: integer(5, 1, 1_000_000),
+  LOGIN_BACKOFF_DELAY: duration('1m'),
+  LOGIN_BACKOFF_MAX_DELAY: duration('15m'),
+  LOGIN_BACKOFF_RESET: duration('12h'),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   ARGON2_MEMORY_COST: integer(19_456, 1024, 4_194_304),
   ARGON2_TIME_COST: integer(2, 1, 100),

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
 import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
+import type { ClientInfo } from '../common/http/client-info.js';
 import { AppConfig } from '../config/app-config.js';
 import { describeDuration } from '../mail/mail-message.js';
 import { MailOutbox } from '../mail/mail-outbox.service.js';
@@ -16,6 +18,7 @@ export class EmailVerificationService {
     private readonly verifications: EmailVerificationsRepository,
     private readonly outbox: MailOutbox,
     private readonly config: AppConfig,
+    private readonly audit: AuditService,
   ) {}
 
   /**
@@ -52,8 +55,23 @@ export class EmailVerificationService {
   }
 
   /** Marks the email of the token's user verified; the token is used up. */
-  async verify(token: string): Promise<User> {
-    const user = await this.verifications.consume(hashToken(token));
+  async verify(token: string, client: ClientInfo): Promise<User> {
+    const user = await this.verifications.transaction(async (tx) => {
+      const verified = await this.verifications.consume(hashToken(token), tx);
+      if (verified) {
+        await this.audit.record(
+          {
+            type: 'email.verified',
+            userId: verified.id,
+            actorId: verified.id,
+            client,
+            metadata: { email: verified.email, via: 'link' },
+          },
+          tx,
+        );
+      }
+      return verified;
+    });
     if (!user) throw new AppError(ErrorCode.INVALID_OR_EXPIRED_TOKEN);
     return user;
   }

@@ -9,6 +9,10 @@ import { USER_COLUMNS, toUser, type UserRow } from '../users/user-row.js';
 export class EmailVerificationsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
   async issue(
     manager: EntityManager,
     userId: string,
@@ -51,8 +55,8 @@ export class EmailVerificationsRepository {
    * Uses up a live token and marks its user's email verified, in one statement: of two
    * concurrent uses only one finds the row.
    */
-  async consume(tokenHash: Buffer): Promise<User | undefined> {
-    const [rows]: [UserRow[], number] = await this.dataSource.query(
+  async consume(tokenHash: Buffer, manager?: EntityManager): Promise<User | undefined> {
+    const [rows]: [UserRow[], number] = await (manager ?? this.dataSource.manager).query(
       `WITH used AS (
          DELETE FROM email_verifications WHERE token_hash = $1 AND expires_at > now()
          RETURNING user_id)

@@ -29,15 +29,15 @@ export class PasswordResetsRepository {
 
   /**
    * Replaces the request of the active account with this email, if there is one, and
-   * answers its address. For an unknown email the very same statement runs and changes
+   * answers its address and id. For an unknown email the very same statement runs and changes
    * nothing, so both cases cost the same.
    */
   async replace(
     manager: EntityManager,
     email: string,
     secrets: NewResetSecrets,
-  ): Promise<{ email: string } | undefined> {
-    const [row]: { email: string }[] = await manager.query(
+  ): Promise<{ email: string; user_id: string } | undefined> {
+    const [row]: { email: string | null; user_id: string | null }[] = await manager.query(
       `WITH target AS (SELECT id, email FROM users WHERE lower(email) = $1 AND active)
        INSERT INTO password_resets AS r (user_id, link_token_hash, code_hmac, expires_at)
        SELECT id, $2, $3, now() + $4 * interval '1 millisecond' FROM target
@@ -49,10 +49,10 @@ export class PasswordResetsRepository {
               reset_token_expires_at = NULL,
               created_at = now(),
               expires_at = EXCLUDED.expires_at
-       RETURNING (SELECT email FROM target) AS email`,
+       RETURNING (SELECT email FROM target) AS email, (SELECT id FROM target) AS user_id`,
       [email, secrets.linkTokenHash, secrets.codeHmac, secrets.ttlMs],
     );
-    return row;
+    return row?.email && row.user_id ? { email: row.email, user_id: row.user_id } : undefined;
   }
 
   /**

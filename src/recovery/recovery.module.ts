@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { MailModule } from '../mail/mail.module.js';
+import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { CodeHasher } from './code-hasher.js';
@@ -11,7 +12,14 @@ import { RecoveryService } from './recovery.service.js';
 
 /** Password recovery by emailed link or code. AuthModule provides the signing key. */
 @Module({
-  imports: [AuthModule, UsersModule, SessionsModule, MailModule, EmailVerificationModule],
+  imports: [
+    AuthModule,
+    UsersModule,
+    SessionsModule,
+    MailModule,
+    EmailVerificationModule,
+    RateLimitModule,
+  ],
   controllers: [RecoveryController],
   providers: [PasswordResetsRepository, CodeHasher, RecoveryService],
 })

@@ -1,10 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
 import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
+import type { ClientInfo } from '../common/http/client-info.js';
 import { AppConfig } from '../config/app-config.js';
 import { describeDuration } from '../mail/mail-message.js';
 import { MailOutbox } from '../mail/mail-outbox.service.js';
+import { LoginBackoff } from '../rate-limit/login-backoff.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { PasswordPolicy } from '../users/password-policy.js';
 import { PasswordService } from '../users/password.service.js';
@@ -36,15 +39,17 @@ export class RecoveryService {
     private readonly passwords: PasswordService,
     private readonly policy: PasswordPolicy,
     private readonly config: AppConfig,
+    private readonly audit: AuditService,
+    private readonly backoff: LoginBackoff,
   ) {}
 
   /**
    * Replaces any previous request of the account and queues one email with a new link and
    * code. Unknown (or disabled) accounts go through the same steps (secrets, HMAC, the same
-   * statements in one transaction) and nothing is stored or sent, so neither the answer nor
-   * its timing tells whether the account exists.
+   * statements in one transaction, the audit event too) and nothing is stored or sent, so
+   * neither the answer nor its timing tells whether the account exists.
    */
-  async forgotPassword(email: string): Promise<void> {
+  async forgotPassword(email: string, client: ClientInfo): Promise<void> {
     const linkToken = newToken();
     const code = newCode();
     const linkTokenHash = hashToken(linkToken);
@@ -55,6 +60,16 @@ export class RecoveryService {
     };
     await this.outbox.inTransaction(async (tx) => {
       const target = await this.resets.replace(tx, email, secrets);
+      await this.audit.record(
+        {
+          type: 'password.reset_requested',
+          userId: target?.user_id ?? null,
+          actorId: null,
+          client,
+          metadata: { email },
+        },
+        tx,
+      );
       if (!target) return this.outbox.enqueueNothing(tx);
       await this.outbox.enqueue(tx, {
         template: 'reset-password',
@@ -107,9 +122,10 @@ export class RecoveryService {
   /**
    * Sets a new password with a link token or a reset token, in one transaction: the
    * token is used up, every session revoked, the email marked verified and a "password
-   * changed" email queued. A weak password leaves the token usable for another try.
+   * changed" email queued, the login backoff of the account cleared and the events
+   * written. A weak password leaves the token usable for another try.
    */
-  async resetPassword(token: string, newPassword: string): Promise<void> {
+  async resetPassword(token: string, newPassword: string, client: ClientInfo): Promise<void> {
     const tokenHash = hashToken(token);
     const user = await this.resets.findUserByToken(tokenHash);
     if (!user) throw new AppError(ErrorCode.INVALID_OR_EXPIRED_TOKEN);
@@ -121,7 +137,19 @@ export class RecoveryService {
       if (userId !== user.id) throw new AppError(ErrorCode.INVALID_OR_EXPIRED_TOKEN);
       const email = await this.resets.setPasswordAndVerifyEmail(tx, userId, passwordHash);
       await this.verifications.discard(tx, userId);
-      await this.sessions.revokeAllOfUser(userId, undefined, tx);
+      const revokedSessions = await this.sessions.revokeAllOfUser(userId, undefined, tx);
+      await this.backoff.clearAccount(user, tx);
+      const event = { userId, actorId: userId, client };
+      await this.audit.record(
+        { ...event, type: 'password.reset', metadata: { revokedSessions } },
+        tx,
+      );
+      if (!user.emailVerified) {
+        await this.audit.record(
+          { ...event, type: 'email.verified', metadata: { via: 'password_reset' } },
+          tx,
+        );
+      }
       await this.outbox.enqueue(tx, {
         template: 'password-changed',
         to: email,

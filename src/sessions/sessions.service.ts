@@ -1,7 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
 import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
+import type { ClientInfo } from '../common/http/client-info.js';
 import { AppConfig } from '../config/app-config.js';
 import type { User } from '../users/entities/user.entity.js';
 import { toUser } from '../users/user-row.js';
@@ -36,6 +38,7 @@ export class SessionsService {
   constructor(
     private readonly sessions: SessionsRepository,
     private readonly config: AppConfig,
+    private readonly audit: AuditService,
   ) {}
 
   /** Opens a session for a user who just proved who they are. */
@@ -56,8 +59,11 @@ export class SessionsService {
     return manager ? work(manager) : this.sessions.transaction(work);
   }
 
-  /** Trades a refresh token for its successor. Throws `INVALID_REFRESH_TOKEN` otherwise. */
-  async rotate(refreshToken: string): Promise<RotatedSession> {
+  /**
+   * Trades a refresh token for its successor. Throws `INVALID_REFRESH_TOKEN` otherwise.
+   * `session.refreshed` and `session.reuse_detected` are written in the transaction.
+   */
+  async rotate(refreshToken: string, client: ClientInfo): Promise<RotatedSession> {
     const tokenHash = hashRefreshToken(refreshToken);
     const { refreshTokenTtlMs, reuseGraceMs } = this.config.session;
     const outcome = await this.sessions.transaction(async (tx) => {
@@ -68,19 +74,37 @@ export class SessionsService {
         user: toUser(token),
         expiresAt: token.session_expires_at,
       };
+      const event = (type: 'session.refreshed' | 'session.reuse_detected', grace?: boolean) =>
+        this.audit.record(
+          {
+            type,
+            userId: token.id,
+            // A reused token may be in anyone's hands: nobody is known to have done it.
+            actorId: type === 'session.refreshed' ? token.id : null,
+            client,
+            metadata: { sessionId: token.session_id, grace },
+          },
+          tx,
+        );
       if (token.is_current) {
         const successor = newRefreshToken();
         await this.sessions.markRotated(tx, tokenHash, sealSuccessor(successor, refreshToken));
         await this.sessions.insertRefreshToken(tx, token.session_id, hashRefreshToken(successor));
         const expiresAt = await this.sessions.touch(tx, token.session_id, refreshTokenTtlMs);
+        await event('session.refreshed');
         return { kind: 'issued' as const, ...issued, refreshToken: successor, expiresAt };
       }
       const successor =
         token.in_grace && token.successor_sealed
           ? openSuccessor(token.successor_sealed, refreshToken)
           : undefined;
-      if (successor) return { kind: 'issued' as const, ...issued, refreshToken: successor };
+      if (successor) {
+        // The same successor again (concurrent tabs within REFRESH_REUSE_GRACE).
+        await event('session.refreshed', true);
+        return { kind: 'issued' as const, ...issued, refreshToken: successor };
+      }
       await this.sessions.revoke(token.session_id, tx);
+      await event('session.reuse_detected');
       return { kind: 'reused' as const, ...issued };
     });
     switch (outcome.kind) {
@@ -112,8 +136,8 @@ export class SessionsService {
     return this.sessions.transaction(work);
   }
 
-  revoke(sessionId: string): Promise<boolean> {
-    return this.sessions.revoke(sessionId);
+  revoke(sessionId: string, manager?: EntityManager): Promise<boolean> {
+    return this.sessions.revoke(sessionId, manager);
   }
 
   revokeAllOfUser(

@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { isEmail } from 'class-validator';
+import { AuditRepository } from '../audit/audit.repository.js';
 import { AppError } from '../common/errors/app-error.js';
 import { AppConfig, ConfigError } from '../config/app-config.js';
 import { SessionsRepository } from '../sessions/sessions.repository.js';
@@ -25,6 +26,7 @@ export class AdminBootstrap implements OnApplicationBootstrap {
     private readonly sessions: SessionsRepository,
     private readonly passwords: PasswordService,
     private readonly policy: PasswordPolicy,
+    private readonly audit: AuditRepository,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -38,7 +40,8 @@ export class AdminBootstrap implements OnApplicationBootstrap {
     if (await this.users.hasActiveAdmin()) return;
     const email = this.checkedEmail(rawEmail);
     this.checkPassword(password, email);
-    const outcome = await new AdminProvisioning(this.users, this.sessions).bootstrap({
+    const provisioning = new AdminProvisioning(this.users, this.sessions, this.audit, 'bootstrap');
+    const outcome = await provisioning.bootstrap({
       email,
       passwordHash: await this.passwords.hash(password),
     });

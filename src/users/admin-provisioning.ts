@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { AuditRepository } from '../audit/audit.repository.js';
 import { SessionsRepository } from '../sessions/sessions.repository.js';
 import type { User } from './entities/user.entity.js';
 import { UsersRepository } from './users.repository.js';
@@ -32,6 +33,9 @@ export class AdminProvisioning {
   constructor(
     private readonly users: UsersRepository,
     private readonly sessions: SessionsRepository,
+    private readonly audit: AuditRepository,
+    /** Recorded in the audit events (`metadata.via`): there is no actor to name. */
+    private readonly via: 'bootstrap' | 'cli',
   ) {}
 
   /** Start-up: makes `request.email` an admin only when no active admin exists. */
@@ -57,7 +61,7 @@ export class AdminProvisioning {
     const existing = await this.users.findByLogin('email', request.email, tx);
     if (!existing) {
       if (!request.passwordHash) throw new PasswordRequiredError(request.email);
-      await this.users.insert(
+      const user = await this.users.insert(
         {
           email: request.email,
           username: null,
@@ -70,6 +74,11 @@ export class AdminProvisioning {
         },
         tx,
       );
+      await this.record(tx, 'user.created', user.id, {
+        email: user.email,
+        role: user.role,
+        active: user.active,
+      });
       return 'created';
     }
     if (isActiveAdmin(existing) && !request.passwordHash) return 'already-admin';
@@ -88,6 +97,32 @@ export class AdminProvisioning {
       tx,
     );
     if (passwordHash) await this.sessions.revokeAllOfUser(user.id, undefined, tx);
+    const fields = [
+      ...(user.role === 'ADMIN' ? [] : ['role']),
+      ...(user.active ? [] : ['active']),
+      ...(user.emailVerified ? [] : ['emailVerified']),
+      ...(passwordHash ? ['password'] : []),
+    ];
+    if (fields.length) await this.record(tx, 'user.updated', user.id, { fields });
+  }
+
+  private record(
+    tx: EntityManager,
+    type: 'user.created' | 'user.updated',
+    userId: string,
+    metadata: Record<string, unknown>,
+  ): Promise<void> {
+    return this.audit.insert(
+      {
+        type,
+        userId,
+        actorId: null,
+        ip: null,
+        userAgent: null,
+        metadata: { ...metadata, via: this.via, requestId: null },
+      },
+      tx,
+    );
   }
 }
 

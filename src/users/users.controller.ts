@@ -18,6 +18,7 @@ import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { ApiProblems } from '../common/http/api-problems.decorator.js';
 import { ApiUuidParam } from '../common/http/api-uuid-param.decorator.js';
+import { Client, type ClientInfo } from '../common/http/client-info.js';
 import { CreateUserDto } from './dto/create-user.dto.js';
 import { DeleteMeDto } from './dto/delete-me.dto.js';
 import { ListUsersQueryDto } from './dto/list-users-query.dto.js';
@@ -57,8 +58,12 @@ export class UsersController {
   @Patch('me')
   @ApiOperation({ operationId: 'updateMyAccount', summary: 'Update my profile' })
   @ApiProblems(ErrorCode.VALIDATION_FAILED, ErrorCode.UNAUTHORIZED, ErrorCode.USERNAME_TAKEN)
-  async updateMe(@CurrentUser() caller: Principal, @Body() dto: UpdateMeDto): Promise<UserDto> {
-    return UserDto.from(await this.users.updateMe(caller, dto));
+  async updateMe(
+    @CurrentUser() caller: Principal,
+    @Body() dto: UpdateMeDto,
+    @Client() client: ClientInfo,
+  ): Promise<UserDto> {
+    return UserDto.from(await this.users.updateMe(caller, dto, client));
   }
 
   /**
@@ -75,8 +80,12 @@ export class UsersController {
     ErrorCode.UNAUTHORIZED,
     ErrorCode.LAST_ADMIN,
   )
-  async deleteMe(@CurrentUser() caller: Principal, @Body() dto: DeleteMeDto): Promise<void> {
-    await this.users.deleteMe(caller, dto.password);
+  async deleteMe(
+    @CurrentUser() caller: Principal,
+    @Body() dto: DeleteMeDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    await this.users.deleteMe(caller, dto.password, client);
   }
 
   /**
@@ -119,8 +128,12 @@ export class UsersController {
     ErrorCode.EMAIL_TAKEN,
     ErrorCode.USERNAME_TAKEN,
   )
-  async create(@Body() dto: CreateUserDto): Promise<UserDto> {
-    return UserDto.from(await this.users.create(dto));
+  async create(
+    @Body() dto: CreateUserDto,
+    @CurrentUser() caller: Principal,
+    @Client() client: ClientInfo,
+  ): Promise<UserDto> {
+    return UserDto.from(await this.users.create(dto, caller, client));
   }
 
   /** One user: admins may read anyone, other users only themselves (else 403). */
@@ -162,8 +175,13 @@ export class UsersController {
     ErrorCode.USERNAME_TAKEN,
     ErrorCode.LAST_ADMIN,
   )
-  async update(@Param('id', uuidPipe) id: string, @Body() dto: UpdateUserDto): Promise<UserDto> {
-    return UserDto.from(await this.users.update(id, dto));
+  async update(
+    @Param('id', uuidPipe) id: string,
+    @Body() dto: UpdateUserDto,
+    @CurrentUser() caller: Principal,
+    @Client() client: ClientInfo,
+  ): Promise<UserDto> {
+    return UserDto.from(await this.users.update(id, dto, caller, client));
   }
 
   /** Deletes a user and all their sessions, unless they are the last active admin. */
@@ -179,7 +197,11 @@ export class UsersController {
     ErrorCode.NOT_FOUND,
     ErrorCode.LAST_ADMIN,
   )
-  async delete(@Param('id', uuidPipe) id: string): Promise<void> {
-    await this.users.delete(id);
+  async delete(
+    @Param('id', uuidPipe) id: string,
+    @CurrentUser() caller: Principal,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    await this.users.delete(id, caller, client);
   }
 }

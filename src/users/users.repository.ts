@@ -95,9 +95,9 @@ export class UsersRepository {
     }
   }
 
-  async recordLogin(id: string, newPasswordHash?: string): Promise<User> {
+  async recordLogin(id: string, newPasswordHash?: string, manager?: EntityManager): Promise<User> {
     // For UPDATE, TypeORM's raw result is [rows, affectedCount].
-    const [rows]: [UserRow[], number] = await this.dataSource.query(
+    const [rows]: [UserRow[], number] = await this.managerOr(manager).query(
       `UPDATE users AS u SET last_login_at = now(), password_hash = COALESCE($2, u.password_hash)
         WHERE u.id = $1 RETURNING ${USER_COLUMNS('u')}`,
       [id, newPasswordHash ?? null],

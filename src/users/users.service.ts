@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
 import type { Principal } from '../auth/principal.js';
 import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
+import type { ClientInfo } from '../common/http/client-info.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import type { CreateUserDto } from './dto/create-user.dto.js';
 import type { ListUsersQueryDto } from './dto/list-users-query.dto.js';
@@ -38,6 +40,7 @@ export class UsersService {
     private readonly sessions: SessionsService,
     private readonly passwords: PasswordService,
     private readonly policy: PasswordPolicy,
+    private readonly audit: AuditService,
   ) {}
 
   async get(id: string): Promise<User> {
@@ -71,31 +74,53 @@ export class UsersService {
     return { items, total };
   }
 
-  async create(dto: CreateUserDto): Promise<User> {
+  async create(dto: CreateUserDto, caller: Principal, client: ClientInfo): Promise<User> {
     this.policy.check(dto.password, { email: dto.email, username: dto.username });
-    return this.users.insert({
-      email: dto.email,
-      username: dto.username ?? null,
-      passwordHash: await this.passwords.hash(dto.password),
-      firstName: dto.firstName ?? null,
-      lastName: dto.lastName ?? null,
-      role: dto.role,
-      active: dto.active,
-      emailVerified: dto.emailVerified,
+    const passwordHash = await this.passwords.hash(dto.password);
+    return this.users.transaction(async (tx) => {
+      const user = await this.users.insert(
+        {
+          email: dto.email,
+          username: dto.username ?? null,
+          passwordHash,
+          firstName: dto.firstName ?? null,
+          lastName: dto.lastName ?? null,
+          role: dto.role,
+          active: dto.active,
+          emailVerified: dto.emailVerified,
+        },
+        tx,
+      );
+      await this.audit.record(
+        {
+          type: 'user.created',
+          userId: user.id,
+          actorId: caller.user.id,
+          client,
+          metadata: { email: user.email, role: user.role, active: user.active },
+        },
+        tx,
+      );
+      return user;
     });
   }
 
-  updateMe(caller: Principal, dto: UpdateMeDto): Promise<User> {
-    return this.update(caller.user.id, dto);
+  updateMe(caller: Principal, dto: UpdateMeDto, client: ClientInfo): Promise<User> {
+    return this.update(caller.user.id, dto, caller, client);
   }
 
   /**
    * Applies an admin's changes. A password is hashed before the transaction (argon2 must
    * not hold row locks); a new email is unverified unless `emailVerified` says otherwise.
    * Deactivation, a role change or a new password revoke all the user's sessions in the
-   * same transaction.
+   * same transaction, as does the `user.updated` event (when something changed).
    */
-  async update(id: string, dto: UpdateUserDto): Promise<User> {
+  async update(
+    id: string,
+    dto: UpdateUserDto,
+    caller: Principal,
+    client: ClientInfo,
+  ): Promise<User> {
     const passwordHash = dto.password === undefined ? undefined : await this.hashFor(id, dto);
     return this.users.transaction(async (tx) => {
       const adminIds = touchesAdminStatus(dto) ? await this.users.lockActiveAdminIds(tx) : [];
@@ -107,31 +132,57 @@ export class UsersService {
       if (!remainsActiveAdmin) assertAnotherAdmin(before, adminIds);
       const after = await this.users.update(id, changes, tx);
       if (!after) throw new AppError(ErrorCode.NOT_FOUND, 'No such user.');
-      if (revokesSessions(before, after, passwordHash)) {
-        await this.sessions.revokeAllOfUser(id, undefined, tx);
+      const revoked = revokesSessions(before, after, passwordHash)
+        ? await this.sessions.revokeAllOfUser(id, undefined, tx)
+        : 0;
+      const changed = changedFields(before, after, passwordHash);
+      if (changed.fields.length) {
+        await this.audit.record(
+          {
+            type: 'user.updated',
+            userId: id,
+            actorId: caller.user.id,
+            client,
+            metadata: { ...changed, revokedSessions: revoked },
+          },
+          tx,
+        );
       }
       return after;
     });
   }
 
   /** Deletes the caller's account after checking their password. */
-  async deleteMe(caller: Principal, password: string): Promise<void> {
+  async deleteMe(caller: Principal, password: string, client: ClientInfo): Promise<void> {
     if (!(await this.passwords.verify(caller.user.passwordHash, password))) {
       throw new AppError(ErrorCode.INVALID_CURRENT_PASSWORD, undefined, [
         { field: 'password', message: 'password is wrong' },
       ]);
     }
-    await this.delete(caller.user.id);
+    await this.delete(caller.user.id, caller, client);
   }
 
-  /** Deletes a user with their sessions (cascade), unless they are the last active admin. */
-  async delete(id: string): Promise<void> {
+  /**
+   * Deletes a user with their sessions (cascade), unless they are the last active admin.
+   * The `user.deleted` event keeps the email: the account is gone afterwards.
+   */
+  async delete(id: string, caller: Principal, client: ClientInfo): Promise<void> {
     await this.users.transaction(async (tx) => {
       const adminIds = await this.users.lockActiveAdminIds(tx);
       const user = await this.users.lockById(id, tx);
       if (!user) throw new AppError(ErrorCode.NOT_FOUND, 'No such user.');
       assertAnotherAdmin(user, adminIds);
       await this.users.delete(id, tx);
+      await this.audit.record(
+        {
+          type: 'user.deleted',
+          userId: id,
+          actorId: caller.user.id,
+          client,
+          metadata: { email: user.email, role: user.role },
+        },
+        tx,
+      );
     });
   }
 
@@ -180,6 +231,35 @@ function changesFrom(
     emailVerified: dto.emailVerified ?? (emailChanged ? false : undefined),
     passwordHash,
   };
+}
+
+/** Fields an audit event may show the old and new values of. */
+const VISIBLE_FIELDS = [
+  'email',
+  'username',
+  'firstName',
+  'lastName',
+  'role',
+  'active',
+  'emailVerified',
+] as const;
+
+/**
+ * What an update changed, for `user.updated`: the names of the changed fields, and the old
+ * and new values of those that are not secret (a new password is only named).
+ */
+function changedFields(
+  before: User,
+  after: User,
+  passwordHash: string | undefined,
+): { fields: string[]; changes: Record<string, { from: unknown; to: unknown }> } {
+  const changes: Record<string, { from: unknown; to: unknown }> = {};
+  for (const field of VISIBLE_FIELDS) {
+    if (before[field] !== after[field]) changes[field] = { from: before[field], to: after[field] };
+  }
+  const fields = Object.keys(changes);
+  if (passwordHash !== undefined) fields.push('password');
+  return { fields, changes };
 }
 
 function revokesSessions(before: User, after: User, passwordHash: string | undefined): boolean {

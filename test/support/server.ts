@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { envSchema } from '../../src/config/config.schema.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { Api } from './http.js';
 
@@ -12,47 +13,29 @@ export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..
 /** The built entry point; TEST_SERVER_ENTRY may point at a copy (e.g. a snapshot of dist/). */
 export const MAIN = process.env.TEST_SERVER_ENTRY ?? join(ROOT, 'dist/src/main.js');
 
+/** The per-route rate limits (`RATE_LIMIT_<ROUTE>_IP` / `_ACCOUNT`), from the config schema. */
+export const RATE_LIMIT_VARS = Object.keys(envSchema.shape).filter((name) =>
+  /^RATE_LIMIT_\w+_(IP|ACCOUNT)$/.test(name),
+);
+
 /**
- * Variables the server reads. They are removed from the inherited environment so that a
- * developer's shell (or CI's `DATABASE_URL`, which is the admin database) never leaks in.
+ * What every test server gets unless its test sets its own: rate limits and a login
+ * backoff far above what any test does from 127.0.0.1 (the suite registers and logs in a
+ * great deal), yet on, so that every request still goes through them. A key set to
+ * `undefined` in a test's `env` restores the service's default.
  */
-const SERVER_VARS = [
-  'PORT',
-  'HOST',
-  'NODE_ENV',
-  'DATA_DIR',
-  'DATABASE_URL',
-  'REDIS_URL',
-  'PUBLIC_URL',
-  'APP_URL',
-  'JWT_PRIVATE_KEY',
-  'JWT_ISSUER',
-  'JWT_AUDIENCE',
-  'ACCESS_TOKEN_TTL',
-  'REFRESH_TOKEN_TTL',
-  'SESSION_MAX_AGE',
-  'REFRESH_REUSE_GRACE',
-  'REFRESH_TOKEN_TRANSPORT',
-  'COOKIE_SECURE',
-  'EMAIL_VERIFICATION',
-  'RECOVERY_TOKEN_TTL',
-  'OTP_MAX_ATTEMPTS',
-  'CORS_ORIGINS',
-  'ADMIN_EMAIL',
-  'ADMIN_PASSWORD',
-  'TRUST_PROXY',
-  'MIGRATIONS_RUN',
-  'LOG_LEVEL',
-  'ARGON2_MEMORY_COST',
-  'ARGON2_TIME_COST',
-  'ARGON2_PARALLELISM',
-  'BODY_LIMIT',
-  'PGLITE_PORT',
-  'SMTP_URL',
-  'MAIL_FROM',
-  'NODE_OPTIONS',
-  'HOSTED_PAGES',
-];
+export const RELAXED_LIMITS: Env = {
+  ...Object.fromEntries(RATE_LIMIT_VARS.map((name) => [name, '1000000/1m'])),
+  LOGIN_BACKOFF_THRESHOLD: '1000000',
+};
+
+/**
+ * Variables the server reads: every key of the configuration schema, so that a new one is
+ * covered by itself, plus the Node.js ones that change how it runs. They are removed from
+ * the inherited environment so that a developer's shell (or CI's `DATABASE_URL`, which is
+ * the admin database) never leaks in.
+ */
+const SERVER_VARS = [...Object.keys(envSchema.shape), 'NODE_OPTIONS', 'UV_THREADPOOL_SIZE'];
 
 export type Env = Record<string, string | undefined>;
 
@@ -206,6 +189,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<TestSe
     NODE_ENV: 'test',
     DATA_DIR: dataDir,
     DATABASE_URL: embedded ? undefined : db.url,
+    ...RELAXED_LIMITS,
     ...env,
   });
 

@@ -6,7 +6,8 @@ import { ProblemDto } from './problem.dto.js';
 
 /**
  * Documents the problem+json responses a route can give, one example per error code,
- * grouped by status.
+ * grouped by status. (`X-Request-Id` on every response and `Retry-After` on every 429 are
+ * added to the whole document by `buildOpenApiDocument`.)
  */
 export function ApiProblems(...codes: ErrorCode[]): MethodDecorator & ClassDecorator {
   const byStatus = new Map<number, ErrorCode[]>();

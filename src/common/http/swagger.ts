@@ -116,7 +116,7 @@ function normalizeDocument(document: OpenAPIObject): OpenAPIObject {
   if (retryAfterUsed(paths)) {
     components.headers['Retry-After'] = {
       description: 'Seconds to wait before trying again.',
-      schema: { type: 'integer', minimum: 0, example: 60 },
+      schema: { type: 'integer', minimum: 1, example: 60 },
     };
   }
 

@@ -1,0 +1,23 @@
+/** Every audit event type (API.md, "Audit"). */
+export const AUDIT_EVENT_TYPES = [
+  'user.registered',
+  'user.login',
+  'user.login_failed',
+  'user.logout',
+  'session.refreshed',
+  'session.reuse_detected',
+  'password.changed',
+  'password.reset_requested',
+  'password.reset',
+  'email.verified',
+  'user.created',
+  'user.updated',
+  'user.deleted',
+  'rate_limit.exceeded',
+] as const;
+
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+/** `metadata.reason` of `user.login_failed`. */
+export type LoginFailureReason =
+  'invalid_credentials' | 'account_disabled' | 'email_not_verified' | 'locked' | 'rate_limited';

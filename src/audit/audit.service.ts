@@ -1,0 +1,80 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { ClientInfo } from '../common/http/client-info.js';
+import type { AuditEventType } from './audit-event-type.js';
+import { AuditRepository, type AuditEventRow, type AuditFilter } from './audit.repository.js';
+
+/** Above this many matches `total` is PostgreSQL's estimate (as for the user list). */
+export const EXACT_AUDIT_COUNT_LIMIT = 10_000;
+
+export interface AuditEventInput {
+  type: AuditEventType;
+  /** The account the event is about; null when there is none (an unknown email). */
+  userId: string | null;
+  /** Who did it: the user, an admin, or null (anonymous, the system). */
+  actorId: string | null;
+  client: ClientInfo;
+  /** Type-specific details. Never a secret: keys that name one are dropped anyway. */
+  metadata?: Record<string, unknown>;
+}
+
+export interface AuditPage {
+  items: AuditEventRow[];
+  total: number;
+}
+
+/**
+ * Keys whose values are secrets in this service (passwords, tokens, codes, hashes,
+ * credentials). A second line of defence: callers never put such values in metadata.
+ */
+const SECRET_KEY = /password|secret|token|code|hash|authorization|cookie|credential/i;
+
+/** The audit trail: who did what to which account, from where. */
+@Injectable()
+export class AuditService {
+  constructor(private readonly repository: AuditRepository) {}
+
+  /**
+   * Writes one event. Pass the transaction of the change it records, so that the event
+   * exists exactly when the change does.
+   */
+  record(event: AuditEventInput, manager?: EntityManager): Promise<void> {
+    return this.repository.insert(
+      {
+        type: event.type,
+        userId: event.userId,
+        actorId: event.actorId,
+        ip: event.client.ip,
+        userAgent: event.client.userAgent,
+        metadata: { ...withoutSecrets(event.metadata ?? {}), requestId: event.client.requestId },
+      },
+      manager,
+    );
+  }
+
+  async list(filter: AuditFilter, page: number, limit: number): Promise<AuditPage> {
+    const [items, total] = await Promise.all([
+      this.repository.list(filter, limit, (page - 1) * limit),
+      this.total(filter),
+    ]);
+    return { items, total };
+  }
+
+  private async total(filter: AuditFilter): Promise<number> {
+    const counted = await this.repository.countUpTo(filter, EXACT_AUDIT_COUNT_LIMIT);
+    if (counted <= EXACT_AUDIT_COUNT_LIMIT) return counted;
+    return Math.max(counted, await this.repository.estimateCount(filter));
+  }
+}
+
+function withoutSecrets(metadata: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(metadata)
+      .filter(([key, value]) => !SECRET_KEY.test(key) && value !== undefined)
+      .map(([key, value]) => [key, isPlainObject(value) ? withoutSecrets(value) : value]),
+  );
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

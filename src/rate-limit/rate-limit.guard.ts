@@ -1,0 +1,101 @@
+import { Injectable, Logger, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import {
+  InjectThrottlerOptions,
+  InjectThrottlerStorage,
+  ThrottlerGuard,
+  type ThrottlerLimitDetail,
+  type ThrottlerModuleOptions,
+  type ThrottlerStorage,
+} from '@nestjs/throttler';
+import type { FastifyRequest } from 'fastify';
+import { AuditService } from '../audit/audit.service.js';
+import { AppError } from '../common/errors/app-error.js';
+import { ErrorCode } from '../common/errors/error-code.js';
+import { clientInfo } from '../common/http/client-info.js';
+import { AppConfig, type RateLimitedRoute } from '../config/app-config.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { accountOf } from './account-of.js';
+import { rateLimitedRouteOf } from './rate-limit.decorator.js';
+import { RefusalLog } from './refusal-log.js';
+import { parseRateLimitKey } from './throttler-options.js';
+
+/**
+ * `@nestjs/throttler`'s guard with this service's answers: only `@RateLimit()` routes are
+ * limited (unless RATE_LIMIT_ENABLED=false); a refusal is a 429 RATE_LIMITED problem with
+ * `Retry-After`, an audit event (`rate_limit.exceeded`, and `user.login_failed` on login)
+ * and, on login, the `rate_limited` login outcome.
+ */
+@Injectable()
+export class RateLimitGuard extends ThrottlerGuard {
+  private readonly refusals = new RefusalLog();
+  private readonly log = new Logger('RateLimit');
+
+  constructor(
+    @InjectThrottlerOptions() options: ThrottlerModuleOptions,
+    @InjectThrottlerStorage() storage: ThrottlerStorage,
+    reflector: Reflector,
+    private readonly config: AppConfig,
+    private readonly audit: AuditService,
+    private readonly metrics: MetricsService,
+  ) {
+    super(options, storage, reflector);
+  }
+
+  protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
+    return Promise.resolve(!this.config.rateLimit.enabled || !rateLimitedRouteOf(context));
+  }
+
+  protected override async throwThrottlingException(
+    context: ExecutionContext,
+    detail: ThrottlerLimitDetail,
+  ): Promise<void> {
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const route = rateLimitedRouteOf(context)!;
+    const { scope } = parseRateLimitKey(detail.key);
+    const retryAfterSeconds = Math.max(1, detail.timeToBlockExpire);
+    if (route === 'login') this.metrics.loginOutcome('rate_limited');
+    if (this.refusals.isFirst(detail.key, retryAfterSeconds * 1000)) {
+      await this.recordRefusal(request, route, scope, detail, retryAfterSeconds).catch(
+        (error: unknown) => this.log.error({ err: error }, 'Could not record a rate-limit event'),
+      );
+    }
+    throw new AppError(ErrorCode.RATE_LIMITED, undefined, undefined, {
+      'retry-after': String(retryAfterSeconds),
+    });
+  }
+
+  private async recordRefusal(
+    request: FastifyRequest,
+    route: RateLimitedRoute,
+    scope: string,
+    detail: ThrottlerLimitDetail,
+    retryAfterSeconds: number,
+  ): Promise<void> {
+    const client = clientInfo(request);
+    const identifier = accountOf(route, request.body)?.value;
+    await this.audit.record({
+      type: 'rate_limit.exceeded',
+      userId: null,
+      actorId: null,
+      client,
+      metadata: {
+        route,
+        scope,
+        limit: detail.limit,
+        windowSeconds: Math.round(detail.ttl / 1000),
+        retryAfterSeconds,
+        identifier,
+      },
+    });
+    if (route === 'login') {
+      await this.audit.record({
+        type: 'user.login_failed',
+        userId: null,
+        actorId: null,
+        client,
+        metadata: { reason: 'rate_limited', identifier, retryAfterSeconds },
+      });
+    }
+  }
+}

@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+import type { ExecutionContext } from '@nestjs/common';
+import type { ThrottlerModuleOptions, ThrottlerOptions } from '@nestjs/throttler';
+import type { FastifyRequest } from 'fastify';
+import type { AppConfig } from '../config/app-config.js';
+import { accountOf } from './account-of.js';
+import { identifierKey } from './login-identifier.js';
+import { rateLimitedRouteOf } from './rate-limit.decorator.js';
+import { RedisRateLimitStorage } from './redis-rate-limit-storage.js';
+
+type Scope = 'ip' | 'account';
+const SCOPES: readonly Scope[] = ['ip', 'account'];
+
+/**
+ * Two throttlers per limited route: `ip` (the client IP, IPv6 by /64, honouring
+ * TRUST_PROXY through Fastify's `request.ip`) and `account` (the normalized email or
+ * username the body names, when it names one). A request must pass both, so one account
+ * cannot be hammered from many IPs, nor many accounts from one IP. Once over a limit, a
+ * key is refused for the rest of the window.
+ */
+export function throttlerOptions(config: AppConfig): ThrottlerModuleOptions {
+  const { keyPrefix, routes } = config.rateLimit;
+  const setting = (context: ExecutionContext, scope: Scope) => {
+    const route = rateLimitedRouteOf(context);
+    return route ? routes[route][scope] : null;
+  };
+  const body = (context: ExecutionContext) =>
+    context.switchToHttp().getRequest<FastifyRequest>().body;
+  const throttler = (scope: Scope): ThrottlerOptions => ({
+    name: scope,
+    limit: (context) => setting(context, scope)!.limit,
+    ttl: (context) => setting(context, scope)!.windowMs,
+    skipIf: (context) =>
+      setting(context, scope) === null ||
+      (scope === 'account' && accountOf(rateLimitedRouteOf(context)!, body(context)) === undefined),
+    ...(scope === 'account'
+      ? {
+          getTracker: (request, context) =>
+            identifierKey(accountOf(rateLimitedRouteOf(context)!, request.body)!),
+        }
+      : {}),
+  });
+  return {
+    throttlers: SCOPES.map(throttler),
+    // Only Retry-After, on refusals: no X-RateLimit-* headers telling a client its budget.
+    setHeaders: false,
+    generateKey: (context, tracker, scope) =>
+      rateLimitKey(rateLimitedRouteOf(context)!, scope, tracker),
+    // No Redis connection at all when limits are off (benchmarks).
+    storage:
+      config.redisUrl && config.rateLimit.enabled
+        ? new RedisRateLimitStorage(config.redisUrl, keyPrefix)
+        : undefined,
+  };
+}
+
+/** `login:account:<sha256>`: the route, the scope and a hash (no address in Redis). */
+function rateLimitKey(route: string, scope: string, tracker: string): string {
+  return `${route}:${scope}:${createHash('sha256').update(tracker).digest('hex')}`;
+}
+
+export function parseRateLimitKey(key: string): { route: string; scope: string } {
+  const [route, scope] = key.split(':');
+  return { route, scope };
+}
