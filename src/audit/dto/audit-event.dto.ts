@@ -15,14 +15,24 @@ export class AuditEventDto {
    * The account the event is about; null when there is none (a failed login or a reset
    * request for an unknown email, a rate limit). Kept after the account is deleted.
    */
-  @ApiProperty({ format: 'uuid', nullable: true, type: String })
+  @ApiProperty({
+    format: 'uuid',
+    nullable: true,
+    type: String,
+    example: '2f0c7a3e-8c2e-4d55-9a3b-1f1f7e0c9b21',
+  })
   userId: string | null;
 
   /**
    * Who did it: the user themselves, the admin for admin actions, null when anonymous (a
    * failed login, a refresh token presented after its rotation, a rate limit).
    */
-  @ApiProperty({ format: 'uuid', nullable: true, type: String })
+  @ApiProperty({
+    format: 'uuid',
+    nullable: true,
+    type: String,
+    example: '2f0c7a3e-8c2e-4d55-9a3b-1f1f7e0c9b21',
+  })
   actorId: string | null;
 
   /** The client IP (the forwarded one when `TRUST_PROXY` believes it). @example "203.0.113.7" */
@@ -33,7 +43,7 @@ export class AuditEventDto {
   @ApiProperty({ nullable: true, type: String })
   userAgent: string | null;
 
-  @ApiProperty({ format: 'date-time' })
+  @ApiProperty({ format: 'date-time', example: '2026-12-01T14:02:03.000Z' })
   createdAt: string;
 
   /**

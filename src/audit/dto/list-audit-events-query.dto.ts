@@ -5,7 +5,7 @@ import { AUDIT_EVENT_TYPES, type AuditEventType } from '../audit-event-type.js';
 
 export class ListAuditEventsQueryDto {
   /** Only the events about this account (their `userId`). */
-  @ApiPropertyOptional({ format: 'uuid' })
+  @ApiPropertyOptional({ format: 'uuid', example: '2f0c7a3e-8c2e-4d55-9a3b-1f1f7e0c9b21' })
   @IsOptional()
   @IsUUID('all', { message: 'userId must be a UUID' })
   userId?: string;
