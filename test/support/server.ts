@@ -235,20 +235,34 @@ export async function startServer(opts: StartServerOptions = {}): Promise<TestSe
   while (Date.now() < deadline) {
     if (exitCode !== undefined || proc.child.exitCode !== null) {
       await server.stop();
+      // The port was free when chosen, but another process may have bound it since: try
+      // another one (only when the test did not ask for this port).
+      if (!opts.port && proc.logs.some((line) => line.includes('EADDRINUSE'))) {
+        return startServer(opts);
+      }
       throw new Error(
         `server exited with ${proc.child.exitCode ?? proc.signal()} before it was ready:\n${tail(proc.logs)}`,
       );
     }
-    try {
-      const res = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(2_000) });
-      await res.arrayBuffer();
-      if (res.status === 200) return server;
-      lastStatus = String(res.status);
-    } catch (err) {
-      lastStatus = (err as Error).message;
+    // Only once our child says it listens is the port ours: until then, an answer on it
+    // could come from another test's server that took the port first.
+    if (proc.logs.some((line) => line.includes(LISTENING))) {
+      try {
+        const res = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(2_000) });
+        await res.arrayBuffer();
+        if (res.status === 200) return server;
+        lastStatus = String(res.status);
+      } catch (err) {
+        lastStatus = (err as Error).message;
+      }
+    } else {
+      lastStatus = 'not listening yet';
     }
     await new Promise((r) => setTimeout(r, 100));
   }
   await server.stop();
   throw new Error(`server not ready after the timeout (last: ${lastStatus}):\n${tail(proc.logs)}`);
 }
+
+/** The start-up line `main.ts` prints once the server listens on its port. */
+const LISTENING = '"msg":"Listening on ';
