@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type, type TransformFnParams } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { Transform, type TransformFnParams } from 'class-transformer';
+import { IsBoolean, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { PageQueryDto } from '../../common/http/page-query.dto.js';
 import { trimmed } from '../../common/http/transforms.js';
 import { ROLES, type Role } from '../entities/role.js';
 import { SORT_ORDERS, USER_SORT_KEYS, type SortOrder, type UserSortKey } from '../user-list-sql.js';
@@ -9,25 +10,7 @@ import { SORT_ORDERS, USER_SORT_KEYS, type SortOrder, type UserSortKey } from '.
 const booleanText = ({ value }: TransformFnParams): unknown =>
   value === 'true' ? true : value === 'false' ? false : value;
 
-export class ListUsersQueryDto {
-  /** 1-based page number. Deep pages cost in proportion to `(page - 1) * limit`. */
-  @ApiPropertyOptional({ minimum: 1, maximum: 10_000_000, default: 1 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(10_000_000)
-  page: number = 1;
-
-  /** Users per page. */
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit: number = 20;
-
+export class ListUsersQueryDto extends PageQueryDto {
   /**
    * Case-insensitive. A term of 3 or more characters matches anywhere in the email,
    * username, first or last name, or in "first last" (so "ada lovelace" finds Ada
