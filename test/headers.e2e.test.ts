@@ -266,8 +266,10 @@ describe('CORS', () => {
   );
 });
 
-// Needs Debian's chromium (.ci/run installs it); without it there is no browser to ask.
-describe.skipIf(!existsSync(CHROMIUM))('Swagger UI under the CSP, in Chromium', () => {
+// Needs Debian's chromium: skipped on a machine without it, never in CI (.ci/run installs it
+// and sets AUTHKIT_BROWSER_TESTS=required, so a missing browser fails there).
+const noBrowser = !existsSync(CHROMIUM) && process.env.AUTHKIT_BROWSER_TESTS !== 'required';
+describe.skipIf(noBrowser)('Swagger UI under the CSP, in Chromium', () => {
   let browser: Browser;
 
   // launch() gives the browser a fresh temporary profile of its own.

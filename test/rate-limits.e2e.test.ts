@@ -29,7 +29,8 @@ import { type SmtpSink, startSmtpSink } from './support/smtp.js';
 
 const ADMIN_EMAIL = 'limits-admin@example.com';
 const ADMIN_PASSWORD = 'limits admin passphrase 7761';
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** Like the rest of the suite, Redis is used when REDIS_URL says where it is (CI sets it). */
+const REDIS_URL = process.env.REDIS_URL;
 
 /** TRUST_PROXY=true; every route: 4 requests per IP and 2 per account per minute. */
 let limits: TestServer;
@@ -406,7 +407,9 @@ describe('login backoff', () => {
   });
 });
 
-describe('counters shared through Redis', () => {
+// Needs a Redis server: skipped when REDIS_URL is unset (a bare machine has none);
+// .ci/run sets it, so CI always runs these.
+describe.skipIf(!REDIS_URL)('counters shared through Redis', () => {
   const prefix = `authkit-test-${randomUUID()}:`;
   const otherPrefix = `authkit-test-${randomUUID()}:`;
   let redis: Redis;
@@ -417,7 +420,7 @@ describe('counters shared through Redis', () => {
   let other: TestServer;
 
   beforeAll(async () => {
-    redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    redis = new Redis(REDIS_URL!, { lazyConnect: true, maxRetriesPerRequest: 1 });
     await redis.connect();
     shared = await createTestDatabase();
     const env = {
