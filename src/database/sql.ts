@@ -1,5 +1,5 @@
-import type { Pool, QueryResultRow } from 'pg';
-import type { DataSource } from 'typeorm';
+import { DatabaseError, type Pool, type QueryResultRow } from 'pg';
+import { QueryFailedError, type DataSource } from 'typeorm';
 
 export interface SqlResult<T> {
   rows: T[];
@@ -50,9 +50,14 @@ export class Sql {
     return sql;
   }
 
+  /** Fails like TypeORM's `query()`: an error PostgreSQL answers is a `QueryFailedError`. */
   async query<T extends QueryResultRow>(text: string, values: unknown[]): Promise<SqlResult<T>> {
-    const result = await this.connections().query<T>({ name: nameOf(text), text, values });
-    return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+    try {
+      const result = await this.connections().query<T>({ name: nameOf(text), text, values });
+      return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+    } catch (error) {
+      throw error instanceof DatabaseError ? new QueryFailedError(text, values, error) : error;
+    }
   }
 
   /** The pool TypeORM's PostgreSQL driver created when the data source was initialized. */

@@ -141,6 +141,7 @@ export class SessionsService {
           {
             sessionId: outcome.sessionId,
             userId: outcome.user.id,
+            requestId: client.requestId,
             event: 'session.reuse_detected',
           },
           'A rotated refresh token was presented after the grace window; the session is revoked',
