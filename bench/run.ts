@@ -120,6 +120,8 @@ async function main(): Promise<void> {
     const users = await registerUsers(api, loginUsers);
     const sessions = await Promise.all(users.map((email) => login(api, email)));
     const adminToken = (await login(api, 'bench-admin@example.com')).access_token;
+    // Their verification emails are delivered now, not during the first scenarios.
+    await outboxDrained(dbUrl);
 
     log('baseline: bare Fastify + pg');
     const baseline = await startBaseline(dbUrl);
