@@ -70,12 +70,13 @@ interface Row {
   pass?: boolean;
 }
 
-/** A measured run: autocannon's counts, and percentiles of every answer's latency. */
+/** A measured run: autocannon's counts, percentiles of every answer's latency, RSS at its end. */
 interface Run {
   result: Result;
   rps: number;
   errors: number;
   latency: Latencies;
+  rssMb: number | null;
 }
 
 interface Latencies {
@@ -86,6 +87,8 @@ interface Latencies {
 
 const rows: Row[] = [];
 const children: ChildProcess[] = [];
+/** The server whose RSS each run reports (none while the baselines run). */
+let serverPid: number | null = null;
 const began = Date.now();
 const log = (message: string) =>
   process.stderr.write(`[bench ${((Date.now() - began) / 1000).toFixed(1)}s] ${message}\n`);
@@ -124,12 +127,13 @@ async function main(): Promise<void> {
     await outboxDrained(dbUrl);
 
     log('baseline: bare Fastify + pg');
+    serverPid = null;
     const baseline = await startBaseline(dbUrl);
     const bareUrl = `http://127.0.0.1:${baselinePort}/users/${sessions[0].user.id}`;
     const bare = await measure({ url: bareUrl, connections: 50 });
     await stop(baseline);
     rows.push(
-      row('baseline: bare Fastify + pg primary-key select, c=50', bare, null),
+      row('baseline: bare Fastify + pg primary-key select, c=50', bare),
       {
         scenario: `baseline: argon2id verifies/s, 10 in flight (libuv pool ${threadPool})`,
         rps: argon10,
@@ -141,6 +145,7 @@ async function main(): Promise<void> {
     );
 
     log('scenarios');
+    serverPid = app.pid;
     const bearer = { authorization: `Bearer ${sessions[0].access_token}` };
     const me = { url: `${api}/api/auth/me`, headers: bearer };
     const meIdle = await measure({ ...me, connections: 1 });
@@ -162,56 +167,47 @@ async function main(): Promise<void> {
     await outboxDrained(dbUrl);
 
     rows.push(
-      row('GET /api/auth/me, c=50', me50, app.pid, {
+      row('GET /api/auth/me, c=50', me50, {
         baseline: 'bare Fastify + pg req/s',
         ratio: me50.rps / bare.rps,
         target: '≥ 0.50',
         pass: me50.rps / bare.rps >= 0.5,
       }),
-      row('GET /api/auth/me, c=1 (idle)', meIdle, app.pid),
-      row('GET /api/auth/me, c=1, during a c=10 login storm', meDuringStorm, app.pid, {
+      row('GET /api/auth/me, c=1 (idle)', meIdle),
+      row('GET /api/auth/me, c=1, during a c=10 login storm', meDuringStorm, {
         baseline: 'p99 / idle c=1 p99',
         ratio: meDuringStorm.latency.p99 / meIdle.latency.p99,
         target: '≤ 5',
         pass: meDuringStorm.latency.p99 / meIdle.latency.p99 <= 5,
       }),
-      row('POST /api/auth/login, c=10 (the storm above)', storm, app.pid),
-      row('POST /api/auth/login, c=10', login10, app.pid, {
+      row('POST /api/auth/login, c=10 (the storm above)', storm),
+      row('POST /api/auth/login, c=10', login10, {
         baseline: 'argon2 verifies/s (10)',
         ratio: login10.rps / argon10,
         target: '≥ 0.90',
         pass: login10.rps / argon10 >= 0.9,
       }),
-      row('POST /api/auth/login, c=50', login50, app.pid, {
+      row('POST /api/auth/login, c=50', login50, {
         baseline: 'argon2 verifies/s (50)',
         ratio: login50.rps / argon50,
         target: '≥ 0.90',
         pass: login50.rps / argon50 >= 0.9,
       }),
-      row('POST /api/auth/refresh (rotating), c=50', refresh, app.pid, {
+      row('POST /api/auth/refresh (rotating), c=50', refresh, {
         baseline: 'bare Fastify + pg req/s',
         ratio: refresh.rps / bare.rps,
         target: '≥ 0.20',
         pass: refresh.rps / bare.rps >= 0.2,
       }),
-      row('POST /api/auth/register, c=10', register, app.pid),
-      row(
-        'POST /api/recovery/forgot-password, known emails (mixed run, c=10)',
-        forgot.known,
-        app.pid,
-      ),
+      row('POST /api/auth/register, c=10', register),
+      row('POST /api/recovery/forgot-password, known emails (mixed run, c=10)', forgot.known),
       // Enumeration resistance: in the same run, unknown emails must take as long.
-      row(
-        'POST /api/recovery/forgot-password, unknown emails (same run)',
-        forgot.unknown,
-        app.pid,
-        {
-          baseline: 'p50 / known p50',
-          ratio: forgot.unknown.latency.p50 / forgot.known.latency.p50,
-          target: '0.80–1.25',
-          pass: within(forgot.unknown.latency.p50 / forgot.known.latency.p50, 0.8, 1.25),
-        },
-      ),
+      row('POST /api/recovery/forgot-password, unknown emails (same run)', forgot.unknown, {
+        baseline: 'p50 / known p50',
+        ratio: forgot.unknown.latency.p50 / forgot.known.latency.p50,
+        target: '0.80–1.25',
+        pass: within(forgot.unknown.latency.p50 / forgot.known.latency.p50, 0.8, 1.25),
+      }),
     );
 
     await seedMany(dbUrl, seedUsers);
@@ -227,7 +223,7 @@ async function main(): Promise<void> {
     ] as const) {
       const run = await measure({ ...admin, url: `${api}${path}` });
       rows.push(
-        row(`GET /api/users ${name} (${users1M}), c=10`, run, app.pid, {
+        row(`GET /api/users ${name} (${users1M}), c=10`, run, {
           baseline: 'p95 latency (ms)',
           ratio: run.latency.p95,
           target: '≤ 50 ms',
@@ -287,7 +283,6 @@ async function main(): Promise<void> {
 function row(
   scenario: string,
   run: Run,
-  pid: number | null,
   comparison: Pick<Row, 'baseline' | 'ratio' | 'target' | 'pass'> = {},
 ): Row {
   const result: Row = {
@@ -297,7 +292,7 @@ function row(
     p95: run.latency.p95,
     p99: run.latency.p99,
     errors: run.errors,
-    rssMb: pid ? rssMb(pid) : null,
+    rssMb: run.rssMb,
     ...comparison,
   };
   // A scenario with failed requests does not meet its target, whatever its figures.
@@ -340,6 +335,7 @@ async function measure(
     rps: result.requests.total / result.duration,
     errors: result.errors + result.timeouts + result.non2xx,
     latency: percentiles(latencies),
+    rssMb: serverPid === null ? null : rssMb(serverPid),
   };
 }
 
