@@ -20,6 +20,7 @@
 import autocannon, { type Client, type Result } from 'autocannon';
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,9 +47,10 @@ const loginUsers = smoke ? 20 : 200;
 const idleSeconds = smoke ? 0.5 : 25;
 /** Pause after a start before the RSS is read. */
 const settleMs = smoke ? 200 : 2_000;
-const appPort = numberOption('port', 3900);
-const baselinePort = appPort + 1;
-const embeddedPort = appPort + 2;
+/** Free ports unless --port is given (then it and the next two), so parallel runs never collide. */
+const [appPort, baselinePort, embeddedPort] = option('port')
+  ? [0, 1, 2].map((i) => numberOption('port', 0) + i)
+  : await freePorts(3);
 const serverEntry = resolve(option('server') ?? join(root, 'dist', 'src', 'main.js'));
 const outStem = option('out') ?? (smoke ? 'smoke' : 'latest');
 const poolSize = 10;
@@ -639,6 +641,21 @@ function rssMb(pid: number): number | null {
 }
 
 const sleep = (ms: number) => new Promise((wait) => setTimeout(wait, ms));
+
+/** Ports the system has just handed out as free (all held at once, so they differ). */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  const ports = await Promise.all(
+    servers.map(
+      (server) =>
+        new Promise<number>((done) =>
+          server.listen(0, '127.0.0.1', () => done((server.address() as AddressInfo).port)),
+        ),
+    ),
+  );
+  await Promise.all(servers.map((server) => new Promise((done) => server.close(done))));
+  return ports;
+}
 
 function gitCommit(): string | undefined {
   try {
