@@ -28,7 +28,7 @@ export async function createApp(
     trustProxy: typeof config.trustProxy === 'object' ? [...config.trustProxy] : config.trustProxy,
     requestIdHeader: false,
     genReqId: (request: IncomingMessage) => {
-      // Also stored on the raw request, where pino-http reads it for the request log line.
+      // Also stored on the raw request, where the request log line reads it.
       const id = requestIdFor(request);
       (request as IncomingMessage & { id: string }).id = id;
       return id;
