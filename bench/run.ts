@@ -39,8 +39,11 @@ const numberOption = (name: string, fallback: number) => Number(option(name) ?? 
 const smoke = flag('smoke');
 const usePglite = flag('pglite') || !process.env.DATABASE_URL;
 const duration = numberOption('duration', smoke ? 0.3 : 10);
-/** Unmeasured load before a measured run, so that it measures optimized code. */
-const warmup = smoke ? 0 : 2;
+/**
+ * Unmeasured load before a measured run (seconds), so that it measures the optimized code
+ * of a server that has been running, not V8 still compiling the route's functions.
+ */
+const warmup = smoke ? 0 : 5;
 const seedUsers = numberOption('users', smoke ? 2_000 : 1_000_000);
 const loginUsers = smoke ? 20 : 200;
 /** How long the fresh server is left alone before its idle RSS is read (see README). */
