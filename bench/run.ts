@@ -99,6 +99,9 @@ const log = (message: string) =>
   process.stderr.write(`[bench ${((Date.now() - began) / 1000).toFixed(1)}s] ${message}\n`);
 
 async function main(): Promise<void> {
+  if (usePglite && !flag('pglite')) {
+    log('no DATABASE_URL: running on the embedded PGlite; set DATABASE_URL for PostgreSQL figures');
+  }
   const loadAtStart = loadavg()[0];
   if (loadAtStart >= 1) {
     log(
