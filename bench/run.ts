@@ -22,7 +22,7 @@ import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
@@ -677,7 +677,7 @@ function write(loadAtStart: number): void {
   const meta = {
     date: new Date().toISOString(),
     database: usePglite ? 'PGlite (embedded)' : 'PostgreSQL',
-    server: serverEntry,
+    server: relative(root, serverEntry),
     commit: gitCommit(),
     durationSeconds: duration,
     warmupSeconds: warmup,
