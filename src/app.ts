@@ -1,7 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { IncomingMessage } from 'node:http';
-import { Logger } from 'nestjs-pino';
+import { Logger, PinoLogger } from 'nestjs-pino';
 import { register } from 'prom-client';
 import { AppModule } from './app.module.js';
 import { configureBrowserSecurity } from './common/http/browser-security.js';
@@ -14,6 +14,7 @@ import {
 import { mountSwagger } from './common/http/swagger.js';
 import { AppValidationPipe } from './common/http/validation.pipe.js';
 import type { AppConfig } from './config/app-config.js';
+import { logRequests } from './logging/request-log.js';
 import { instrumentHttp } from './metrics/http-metrics.js';
 import { mountHostedPages } from './pages/hosted-pages.js';
 
@@ -27,7 +28,7 @@ export async function createApp(
     trustProxy: typeof config.trustProxy === 'object' ? [...config.trustProxy] : config.trustProxy,
     requestIdHeader: false,
     genReqId: (request: IncomingMessage) => {
-      // Also stored on the raw request, where pino-http reads it for the request log line.
+      // Also stored on the raw request, where the request log line reads it.
       const id = requestIdFor(request);
       (request as IncomingMessage & { id: string }).id = id;
       return id;
@@ -46,6 +47,7 @@ export async function createApp(
   const fastify = app.getHttpAdapter().getInstance();
   configureFastify(fastify);
   refuseNewRequestsWhenClosing(fastify, adapter);
+  logRequests(fastify, PinoLogger.root);
   if (config.metricsEnabled) instrumentHttp(fastify, register);
   app.useGlobalPipes(new AppValidationPipe());
   await configureBrowserSecurity(app, config);

@@ -661,6 +661,33 @@ function argon2Params(hash: string): Record<string, string> {
   );
 }
 
+describe('hashes waiting their turn (ARGON2_CONCURRENCY=1)', () => {
+  it('answers every login of a burst, each with its own outcome', async () => {
+    const queued = await startServer({ env: { ARGON2_CONCURRENCY: '1' } });
+    try {
+      const users = await Promise.all([1, 2, 3].map(() => register(queued.api)));
+      const attempts = users.flatMap((u) => [
+        { email: u.email, password: u.password, status: 200 },
+        { email: u.email, password: `${u.password}-wrong`, status: 401 },
+        { email: `nobody-${randomUUID()}@example.com`, password: u.password, status: 401 },
+        { email: u.email, password: u.password, status: 200 },
+      ]);
+      const answers = await Promise.all(
+        attempts.map((a) =>
+          queued.api.post('/api/auth/login', { email: a.email, password: a.password }),
+        ),
+      );
+      expect(answers.map((res) => res.status)).toEqual(attempts.map((a) => a.status));
+      answers.forEach((res, i) => {
+        if (res.status === 200) expect(res.body.user.email).toBe(attempts[i].email);
+        else expectProblem(res, 401, 'INVALID_CREDENTIALS');
+      });
+    } finally {
+      await queued.stop();
+    }
+  }, 60_000);
+});
+
 describe('password rehash', () => {
   it('rehashes a password with the current argon2 parameters at the next login', async () => {
     const database = await createTestDatabase();

@@ -109,6 +109,7 @@ describe('start-up configuration', () => {
     ['REFRESH_TOKEN_TRANSPORT', 'carrier-pigeon'],
     ['EMAIL_VERIFICATION', 'sometimes'],
     ['ARGON2_MEMORY_COST', 'lots'],
+    ['ARGON2_CONCURRENCY', '-1'],
     ['BODY_LIMIT', 'big'],
     ['LOG_LEVEL', 'chatty'],
   ])(

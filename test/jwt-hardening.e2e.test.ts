@@ -184,6 +184,20 @@ describe('tampered or wrong claims', () => {
     await expectRejected(`${b64({ alg: 'ES256', typ: 'at+jwt', kid: `${kid}x` })}.${p}.${s}`);
   });
 
+  it('any change to a token accepted a moment before (the verified-token cache keys on every byte)', async () => {
+    const [h, p, s] = alice.accessToken.split('.');
+    // Accepted, so remembered as verified.
+    expect((await api.get('/api/auth/me', { token: alice.accessToken })).status).toBe(200);
+    const flip = (text: string, at: number) =>
+      `${text.slice(0, at)}${text[at] === 'A' ? 'B' : 'A'}${text.slice(at + 1)}`;
+    await expectRejected(`${h}.${p}.${flip(s, 10)}`);
+    await expectRejected(`${h}.${flip(p, 10)}.${s}`);
+    await expectRejected(`${flip(h, 10)}.${p}.${s}`);
+    await expectRejected(`${h}.${p}.${s.slice(0, -4)}`);
+    // The original is still good.
+    expect((await api.get('/api/auth/me', { token: alice.accessToken })).status).toBe(200);
+  });
+
   it('signature of another token', async () => {
     const other = await forge({ claims: { sub: claims.sub, sid: claims.sid, role: 'USER' } });
     const [h, p] = alice.accessToken.split('.');

@@ -28,6 +28,21 @@ export interface AuditFilter {
   type?: AuditEventType;
 }
 
+/** The columns an insert sets, in the order of `auditEventValues`. */
+export const AUDIT_EVENT_COLUMNS = 'type, user_id, actor_id, ip, user_agent, metadata';
+
+/** The values of an event for `AUDIT_EVENT_COLUMNS` (metadata as JSON text, for `::jsonb`). */
+export function auditEventValues(event: NewAuditEvent): unknown[] {
+  return [
+    event.type,
+    event.userId,
+    event.actorId,
+    event.ip,
+    event.userAgent,
+    JSON.stringify(event.metadata),
+  ];
+}
+
 /** SQL over `audit_events`. Every filter combination is served by one of its indexes. */
 @Injectable()
 export class AuditRepository {
@@ -36,16 +51,8 @@ export class AuditRepository {
   /** Inserts in the caller's transaction when one is given. */
   async insert(event: NewAuditEvent, manager?: EntityManager): Promise<void> {
     await (manager ?? this.dataSource.manager).query(
-      `INSERT INTO audit_events (type, user_id, actor_id, ip, user_agent, metadata)
-       VALUES ($1, $2, $3, $4, $5, $6::jsonb)`,
-      [
-        event.type,
-        event.userId,
-        event.actorId,
-        event.ip,
-        event.userAgent,
-        JSON.stringify(event.metadata),
-      ],
+      `INSERT INTO audit_events (${AUDIT_EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb)`,
+      auditEventValues(event),
     );
   }
 

@@ -14,7 +14,7 @@ import {
   type LoginIdentifier,
 } from '../rate-limit/login-identifier.js';
 import { EmailVerificationService } from '../recovery/email-verification.service.js';
-import { SessionsService } from '../sessions/sessions.service.js';
+import { SessionsService, newSession } from '../sessions/sessions.service.js';
 import type { User } from '../users/entities/user.entity.js';
 import { PasswordPolicy } from '../users/password-policy.js';
 import { PasswordService } from '../users/password.service.js';
@@ -23,6 +23,7 @@ import type { ChangePasswordDto } from './dto/change-password.dto.js';
 import type { LoginDto } from './dto/login.dto.js';
 import type { LogoutScope } from './dto/logout.dto.js';
 import type { RegisterDto } from './dto/register.dto.js';
+import { LoginRepository } from './login.repository.js';
 import type { Principal } from './principal.js';
 import { TokenService, type IssuedTokens } from './token.service.js';
 
@@ -40,6 +41,7 @@ export class AuthService {
     private readonly backoff: LoginBackoff,
     private readonly audit: AuditService,
     private readonly metrics: MetricsService,
+    private readonly logins: LoginRepository,
   ) {}
 
   async register(dto: RegisterDto, client: ClientInfo): Promise<User> {
@@ -111,24 +113,28 @@ export class AuthService {
     const rehash = this.passwords.needsRehash(user.passwordHash)
       ? await this.passwords.hash(dto.password)
       : undefined;
-    const { updated, session } = await this.sessions.transaction(async (tx) => {
-      const issued = await this.sessions.open(user.id, client, tx);
-      const loggedIn = await this.users.recordLogin(user.id, rehash, tx);
-      await this.backoff.succeeded(identifier, tx);
-      await this.audit.record(
-        {
-          type: 'user.login',
-          userId: user.id,
-          actorId: user.id,
-          client,
-          metadata: { sessionId: issued.sessionId, method: identifier.kind },
-        },
-        tx,
-      );
-      return { updated: loggedIn, session: issued };
+    const { sessionId, refreshToken, refreshTokenHash } = newSession();
+    const { refreshTokenTtlMs, maxAgeMs } = this.config.session;
+    // The session, its refresh token, lastLoginAt, the backoff and the event: one statement.
+    const { user: updated, expiresAt } = await this.logins.recordSuccess({
+      sessionId,
+      userId: user.id,
+      refreshTokenHash,
+      idleTtlMs: refreshTokenTtlMs,
+      maxAgeMs,
+      client,
+      rehash,
+      backoffKeys: this.backoff.keysToClear(identifier),
+      audit: this.audit.row({
+        type: 'user.login',
+        userId: user.id,
+        actorId: user.id,
+        client,
+        metadata: { sessionId, method: identifier.kind },
+      }),
     });
     this.metrics.loginOutcome('success');
-    return this.tokens.tokenResponse(updated, session);
+    return this.tokens.tokenResponse(updated, { sessionId, refreshToken, expiresAt });
   }
 
   /**

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { envSchema, type ParsedEnv, type RateLimitSetting } from './config.schema.js';
 
@@ -78,6 +79,12 @@ export class AppConfig {
     readonly memoryCost: number;
     readonly timeCost: number;
     readonly parallelism: number;
+    /**
+     * Hashes and verifies running at once (the others wait their turn): by default the
+     * number of cores, and always fewer than libuv's thread pool, so a login storm never
+     * takes every pool thread from file and DNS work.
+     */
+    readonly concurrency: number;
   };
   readonly bodyLimit!: number;
   readonly shutdownTimeoutMs!: number;
@@ -110,6 +117,16 @@ export interface RouteRateLimits {
  * Reads and validates the environment. Throws a `ConfigError` naming the first bad
  * variable and what it expects.
  */
+/**
+ * `ARGON2_CONCURRENCY`, or by default (0) one per core; at most the size of libuv's thread
+ * pool (`UV_THREADPOOL_SIZE`, 4 unless set) less one, and at least one.
+ */
+function argon2Concurrency(configured: number, threadPoolSize: string | undefined): number {
+  const pool = Number(threadPoolSize) > 0 ? Math.floor(Number(threadPoolSize)) : 4;
+  const wanted = configured > 0 ? configured : availableParallelism();
+  return Math.max(1, Math.min(wanted, pool - 1));
+}
+
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
   const raw = Object.fromEntries(
     Object.keys(envSchema.shape).map((key) => [key, emptyToUndefined(source[key])]),
@@ -187,6 +204,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       memoryCost: env.ARGON2_MEMORY_COST,
       timeCost: env.ARGON2_TIME_COST,
       parallelism: env.ARGON2_PARALLELISM,
+      concurrency: argon2Concurrency(env.ARGON2_CONCURRENCY, source.UV_THREADPOOL_SIZE),
     },
     bodyLimit: env.BODY_LIMIT,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT,

@@ -234,10 +234,11 @@ export const envSchema = z.object({
   ARGON2_MEMORY_COST: integer(19_456, 1024, 4_194_304),
   ARGON2_TIME_COST: integer(2, 1, 100),
   ARGON2_PARALLELISM: integer(1, 1, 64),
+  ARGON2_CONCURRENCY: integer(0, 0, 1024),
   BODY_LIMIT: integer(65_536, 1024, 10_485_760),
   SHUTDOWN_TIMEOUT: duration('10s'),
   METRICS_ENABLED: boolean(true),
-  THREADPOOL_NICENESS: integer(10, 0, 19),
+  THREADPOOL_NICENESS: integer(19, 0, 19),
   HOSTED_PAGES: boolean(true),
 });
 

@@ -10,6 +10,10 @@ import type { PGlite } from '@electric-sql/pglite';
  * not exist`) as soon as two queries run at once. Here a connection's messages are run as
  * one unit up to a Sync or simple Query, and while a connection is inside a transaction
  * only that connection runs.
+ *
+ * All connections share PGlite's one session, so the names of prepared statements are
+ * made per connection here (`name` becomes `c<connection>_name`; the `pg` driver caches
+ * them per connection) and deallocated when their connection closes.
  */
 interface Unit {
   conn: number;
@@ -54,6 +58,7 @@ export class PgliteTcpServer {
     let started = false;
     let group: Buffer[] = [];
     let chain = Promise.resolve();
+    const prepared = new Set<string>();
 
     const submit = (bytes: Buffer) => {
       chain = chain.then(
@@ -95,7 +100,7 @@ export class PgliteTcpServer {
           socket.end();
           return;
         }
-        group.push(Buffer.from(message));
+        group.push(scopeStatementNames(message, `c${conn}_`, prepared));
         // Sync, simple Query and Flush end a unit of work the client waits an answer for.
         if (type === 'S' || type === 'Q' || type === 'H') {
           submit(Buffer.concat(group));
@@ -121,6 +126,14 @@ export class PgliteTcpServer {
             this.running = false;
             this.pump();
           });
+      }
+      // (Not once the server is stopping: the database may be closed already.)
+      if (prepared.size && this.server) {
+        // Queued like any unit, so it never runs inside another connection's transaction.
+        const sql = [...prepared].map((name) => `DEALLOCATE "${name}";`).join(' ');
+        this.queue.push({ conn, socket, bytes: simpleQuery(sql), done: () => undefined });
+        prepared.clear();
+        this.pump();
       }
     };
     socket.on('close', close);
@@ -158,4 +171,40 @@ export class PgliteTcpServer {
         this.pump();
       });
   }
+}
+
+/**
+ * Prefixes the statement names of Parse, Bind, Describe and Close messages (the unnamed
+ * statement stays unnamed) and records the names this connection prepared.
+ */
+function scopeStatementNames(message: Buffer, prefix: string, prepared: Set<string>): Buffer {
+  const type = String.fromCharCode(message[0]);
+  let at: number;
+  if (type === 'P') at = 5;
+  else if (type === 'B')
+    at = message.indexOf(0, 5) + 1; // after the portal name
+  else if ((type === 'D' || type === 'C') && message[5] === 0x53 /* 'S' */) at = 6;
+  else return Buffer.from(message);
+  const end = message.indexOf(0, at);
+  if (end === at) return Buffer.from(message); // the unnamed statement
+  const name = prefix + message.subarray(at, end).toString('utf8');
+  if (type === 'P') prepared.add(name);
+  if (type === 'C') prepared.delete(name);
+  const scoped = Buffer.concat([
+    message.subarray(0, at),
+    Buffer.from(name, 'utf8'),
+    message.subarray(end),
+  ]);
+  scoped.writeInt32BE(scoped.length - 1, 1);
+  return scoped;
+}
+
+/** A simple Query protocol message. */
+function simpleQuery(sql: string): Uint8Array {
+  const text = Buffer.from(`${sql}\0`, 'utf8');
+  const message = Buffer.alloc(5 + text.length);
+  message.write('Q', 0, 'latin1');
+  message.writeInt32BE(4 + text.length, 1);
+  text.copy(message, 5);
+  return new Uint8Array(message);
 }

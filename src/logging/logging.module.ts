@@ -1,5 +1,5 @@
-import { Module, RequestMethod } from '@nestjs/common';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Module } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
 import type { LoggerOptions } from 'pino';
 import { AppConfig } from '../config/app-config.js';
@@ -11,19 +11,24 @@ type RequestWithId = IncomingMessage & { id?: string };
  * JSON-lines logs through pino, one line per request with its id, method, path (never the
  * query string, which can hold a token), status and time. Headers, cookies and bodies are
  * never logged; secrets in anything else that is logged are redacted (see redaction.ts).
+ *
+ * nestjs-pino serves the Nest `Logger` and builds the root pino logger (with the options
+ * below), but runs no middleware (`forRoutes: []`): its pino-http middleware built and
+ * serialized a child logger for every request, whether or not the level let anything be
+ * written, and its per-request AsyncLocalStorage turns on promise hooks for the whole
+ * process. The request line is written by a Fastify hook instead (request-log.ts), only
+ * when its level is enabled; the few lines logged while handling a request name the
+ * request id themselves.
  */
 @Module({
   imports: [
     LoggerModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
-        forRoutes: [{ path: '*path', method: RequestMethod.ALL }],
+        forRoutes: [],
         pinoHttp: {
           level: config.logLevel,
           ...redactingOptions,
-          genReqId: (request: RequestWithId) => request.id ?? '',
-          customLogLevel: (_request: IncomingMessage, response: ServerResponse, error?: Error) =>
-            error || response.statusCode >= 500 ? 'error' : 'info',
           serializers: {
             req: (
               request: RequestWithId & { method?: string; url?: string; remoteAddress?: string },

@@ -1,5 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { MailerService } from '@nestjs-modules/mailer';
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import type { MailerService } from '@nestjs-modules/mailer';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppConfig } from '../config/app-config.js';
@@ -14,30 +14,51 @@ export class PermanentMailError extends Error {
 /**
  * Renders a queued message (Handlebars, HTML and plain text) and hands it to the transport:
  * SMTP when `SMTP_URL` is set, otherwise an `.eml` file under `DATA_DIR/mail/`.
+ *
+ * The mail stack (mailer.ts) is loaded when the first message is sent, not at start-up;
+ * the transport (an SMTP connection pool) is closed at application shutdown, after the
+ * outbox worker has stopped (in onModuleDestroy).
  */
 @Injectable()
-export class MailSender {
+export class MailSender implements OnApplicationShutdown {
   private readonly logger = new Logger('Mail');
   readonly fileMode: boolean;
   private readonly mailDir: string;
   private readonly domain: string;
+  private mailer: Promise<MailerService> | undefined;
 
-  constructor(
-    private readonly mailer: MailerService,
-    private readonly config: AppConfig,
-  ) {
+  constructor(private readonly config: AppConfig) {
     this.fileMode = !config.mail.smtpUrl;
     this.mailDir = join(config.dataDir, 'mail');
     this.domain = /@([^>\s]+)>?\s*$/.exec(config.mail.from)?.[1] ?? 'localhost';
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const mailer = this.mailer;
+    this.mailer = undefined;
+    if (mailer) await (await mailer.catch(() => undefined))?.onModuleDestroy();
+  }
+
+  private loadMailer(): Promise<MailerService> {
+    if (!this.mailer) {
+      const loading = import('./mailer.js').then(({ createMailer }) => createMailer(this.config));
+      this.mailer = loading;
+      // A failed load is not kept: the next message tries again.
+      loading.catch(() => {
+        if (this.mailer === loading) this.mailer = undefined;
+      });
+    }
+    return this.mailer;
   }
 
   async send(mail: ClaimedMail): Promise<void> {
     if (!isMailTemplate(mail.template) || !mail.context) {
       throw new PermanentMailError(`unknown template "${mail.template}" or no variables`);
     }
+    const mailer = await this.loadMailer();
     let info: { message?: unknown };
     try {
-      info = await this.mailer.sendMail({
+      info = await mailer.sendMail({
         from: this.config.mail.from,
         to: mail.recipient,
         subject: MAIL_SUBJECTS[mail.template],

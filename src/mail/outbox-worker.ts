@@ -11,7 +11,7 @@ import { errorText, MailSender, PermanentMailError } from './mail-sender.js';
 
 /** How long a claim lasts: well above the send timeout, so a live sender never loses it. */
 export const LEASE_MS = 120_000;
-/** The transport gives up on one message after this long (see MailModule). */
+/** The transport gives up on one message after this long (see mailer.ts). */
 export const SEND_TIMEOUT_MS = 60_000;
 /** Retries wait 2 s, 4 s, 8 s... up to 10 minutes; after 25 attempts (about 3 h) we give up. */
 const RETRY_BASE_MS = 2_000;
@@ -50,9 +50,9 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * Stops after the message in hand, if any. It runs in onModuleDestroy because the mailer
-   * closes its transport in its own onModuleDestroy, which Nest calls after this one (the
-   * mailer module is global, so it is destroyed last); the database closes even later.
+   * Stops after the message in hand, if any. It runs in onModuleDestroy because MailSender
+   * closes the mail transport in onApplicationShutdown, which Nest calls after every
+   * onModuleDestroy has finished; the database closes then too.
    */
   async onModuleDestroy(): Promise<void> {
     this.stopping = true;

@@ -79,6 +79,14 @@ export class LoginBackoff implements OnModuleInit, OnModuleDestroy {
     return this.clear([identifier], manager);
   }
 
+  /**
+   * The counters a correct password clears, for a caller that deletes them in its own
+   * statement (the login); none when the backoff is off.
+   */
+  keysToClear(identifier: LoginIdentifier): Buffer[] {
+    return this.rules.enabled ? [identifierHash(identifier)] : [];
+  }
+
   /** After a password reset: every identifier of the account starts from zero again. */
   clearAccount(
     user: { email: string; username: string | null },

@@ -57,7 +57,11 @@ export class RateLimitGuard extends ThrottlerGuard {
     if (route === 'login') this.metrics.loginOutcome('rate_limited');
     if (this.refusals.isFirst(detail.key, retryAfterSeconds * 1000)) {
       await this.recordRefusal(request, route, scope, detail, retryAfterSeconds).catch(
-        (error: unknown) => this.log.error({ err: error }, 'Could not record a rate-limit event'),
+        (error: unknown) =>
+          this.log.error(
+            { err: error, requestId: request.id },
+            'Could not record a rate-limit event',
+          ),
       );
     }
     throw new AppError(ErrorCode.RATE_LIMITED, undefined, undefined, {

@@ -6,7 +6,6 @@ import type { AppConfig } from '../config/app-config.js';
 import { accountOf } from './account-of.js';
 import { identifierKey } from './login-identifier.js';
 import { rateLimitedRouteOf } from './rate-limit.decorator.js';
-import { RedisRateLimitStorage } from './redis-rate-limit-storage.js';
 
 type Scope = 'ip' | 'account';
 const SCOPES: readonly Scope[] = ['ip', 'account'];
@@ -18,7 +17,7 @@ const SCOPES: readonly Scope[] = ['ip', 'account'];
  * cannot be hammered from many IPs, nor many accounts from one IP. Once over a limit, a
  * key is refused for the rest of the window.
  */
-export function throttlerOptions(config: AppConfig): ThrottlerModuleOptions {
+export async function throttlerOptions(config: AppConfig): Promise<ThrottlerModuleOptions> {
   const { keyPrefix, routes } = config.rateLimit;
   const setting = (context: ExecutionContext, scope: Scope) => {
     const route = rateLimitedRouteOf(context);
@@ -46,10 +45,14 @@ export function throttlerOptions(config: AppConfig): ThrottlerModuleOptions {
     setHeaders: false,
     generateKey: (context, tracker, scope) =>
       rateLimitKey(rateLimitedRouteOf(context)!, scope, tracker),
-    // No Redis connection at all when limits are off (benchmarks).
+    // No Redis connection at all when limits are off (benchmarks), and the Redis client
+    // (ioredis, some 6 MB of memory) is only loaded when it is used.
     storage:
       config.redisUrl && config.rateLimit.enabled
-        ? new RedisRateLimitStorage(config.redisUrl, keyPrefix)
+        ? new (await import('./redis-rate-limit-storage.js')).RedisRateLimitStorage(
+            config.redisUrl,
+            keyPrefix,
+          )
         : undefined,
   };
 }

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
+import { AUDIT_EVENT_COLUMNS, type NewAuditEvent } from '../audit/audit.repository.js';
+import { Sql } from '../database/sql.js';
 import type { User } from '../users/entities/user.entity.js';
 import { USER_COLUMNS, toUser, type UserRow } from '../users/user-row.js';
 
@@ -28,41 +30,87 @@ export interface LockedRefreshToken extends UserRow {
   session_expires_at: Date;
 }
 
+export interface CurrentTokenRotation {
+  tokenHash: Buffer;
+  successorHash: Buffer;
+  /** The successor encrypted under the presented token (for the reuse grace window). */
+  successorSealed: Buffer;
+  idleTtlMs: number;
+  /** The `session.refreshed` event: its ip, user agent and metadata are used. */
+  audit: NewAuditEvent;
+}
+
+export interface RotatedRow extends UserRow {
+  session_id: string;
+  session_expires_at: Date;
+}
+
+/**
+ * A refresh with the current token of a live session of an active user, in one statement
+ * (one round trip, its own transaction): lock the token and its session, mark the token
+ * rotated with its sealed successor, insert the successor, push the session's idle expiry
+ * forward (never past the absolute one) and write `session.refreshed`. For any other
+ * token it answers no row and changes nothing. A concurrent refresh with the same token
+ * waits for the row locks, then re-reads the token, finds it rotated and answers no row:
+ * the caller then runs the transaction of `lockRefreshToken`, which knows about the grace
+ * window and reuse.
+ */
+const ROTATE_CURRENT = `
+  WITH current_token AS (
+    SELECT t.token_hash, t.session_id
+      FROM refresh_tokens t
+      JOIN sessions s ON s.id = t.session_id
+      JOIN users u ON u.id = s.user_id
+     WHERE t.token_hash = $1 AND t.rotated_at IS NULL
+       AND s.revoked_at IS NULL AND s.expires_at > now() AND s.absolute_expires_at > now()
+       AND u.active
+       FOR UPDATE OF t, s
+  ), rotated AS (
+    UPDATE refresh_tokens t SET rotated_at = clock_timestamp(), successor_sealed = $2
+      FROM current_token c
+     WHERE t.token_hash = c.token_hash
+    RETURNING t.session_id
+  ), successor AS (
+    INSERT INTO refresh_tokens (token_hash, session_id) SELECT $3, session_id FROM rotated
+  ), touched AS (
+    UPDATE sessions s
+       SET last_used_at = now(),
+           expires_at = LEAST(now() + $4 * interval '1 millisecond', s.absolute_expires_at)
+      FROM rotated r
+     WHERE s.id = r.session_id
+    RETURNING s.id, s.user_id, s.expires_at
+  ), audited AS (
+    INSERT INTO audit_events (${AUDIT_EVENT_COLUMNS})
+    SELECT 'session.refreshed', user_id, user_id, $5, $6,
+           $7::jsonb || jsonb_build_object('sessionId', id)
+      FROM touched
+  )
+  SELECT s.id AS session_id, s.expires_at AS session_expires_at, ${USER_COLUMNS('u')}
+    FROM touched s JOIN users u ON u.id = s.user_id`;
+
 /** SQL over `sessions` and `refresh_tokens`. Hot-path queries are hand-written, one round trip each. */
+/** The whole per-request check of the access-token guard: the session is live, its user active. */
+const FIND_PRINCIPAL = `SELECT ${USER_COLUMNS('u')}
+    FROM sessions s JOIN users u ON u.id = s.user_id
+   WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL
+     AND s.expires_at > now() AND s.absolute_expires_at > now() AND u.active`;
+
 @Injectable()
 export class SessionsRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  private readonly sql: Sql;
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    this.sql = Sql.of(dataSource);
+  }
 
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     return this.dataSource.transaction(work);
   }
 
-  /** The user behind a live session, in one query: the whole per-request check of the guard. */
+  /** The user behind a live session, in one prepared statement: all the guard asks the database. */
   async findPrincipal(sessionId: string, userId: string): Promise<User | undefined> {
-    const rows: UserRow[] = await this.dataSource.query(
-      `SELECT ${USER_COLUMNS('u')}
-         FROM sessions s JOIN users u ON u.id = s.user_id
-        WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL
-          AND s.expires_at > now() AND s.absolute_expires_at > now() AND u.active`,
-      [sessionId, userId],
-    );
+    const { rows } = await this.sql.query<UserRow>(FIND_PRINCIPAL, [sessionId, userId]);
     return rows[0] ? toUser(rows[0]) : undefined;
-  }
-
-  async insertSession(
-    manager: EntityManager,
-    userId: string,
-    meta: SessionMeta,
-    idleTtlMs: number,
-    maxAgeMs: number,
-  ): Promise<{ id: string; expiresAt: Date }> {
-    const rows: { id: string; expires_at: Date }[] = await manager.query(
-      `INSERT INTO sessions (user_id, expires_at, absolute_expires_at, user_agent, ip)
-       VALUES ($1, now() + $2 * interval '1 millisecond', now() + $3 * interval '1 millisecond', $4, $5)
-       RETURNING id, expires_at`,
-      [userId, Math.min(idleTtlMs, maxAgeMs), maxAgeMs, meta.userAgent, meta.ip],
-    );
-    return { id: rows[0].id, expiresAt: rows[0].expires_at };
   }
 
   async insertRefreshToken(
@@ -74,6 +122,23 @@ export class SessionsRepository {
       tokenHash,
       sessionId,
     ]);
+  }
+
+  /**
+   * The common refresh in one statement (see ROTATE_CURRENT); `undefined` when the token is
+   * not the current one of a live session, and then nothing was changed.
+   */
+  async rotateCurrent(rotation: CurrentTokenRotation): Promise<RotatedRow | undefined> {
+    const { rows } = await this.sql.query<RotatedRow>(ROTATE_CURRENT, [
+      rotation.tokenHash,
+      rotation.successorSealed,
+      rotation.successorHash,
+      rotation.idleTtlMs,
+      rotation.audit.ip,
+      rotation.audit.userAgent,
+      JSON.stringify(rotation.audit.metadata),
+    ]);
+    return rows[0];
   }
 
   /**

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { AppError } from '../common/errors/app-error.js';
@@ -13,7 +14,7 @@ import {
   openSuccessor,
   sealSuccessor,
 } from './refresh-token-crypto.js';
-import { SessionsRepository, type SessionMeta, type SessionRow } from './sessions.repository.js';
+import { SessionsRepository, type SessionRow } from './sessions.repository.js';
 
 export interface IssuedSession {
   sessionId: string;
@@ -24,6 +25,20 @@ export interface IssuedSession {
 
 export interface RotatedSession extends IssuedSession {
   user: User;
+}
+
+/** A new session's id and first refresh token, chosen before it is written. */
+export function newSession(): {
+  sessionId: string;
+  refreshToken: string;
+  refreshTokenHash: Buffer;
+} {
+  const refreshToken = newRefreshToken();
+  return {
+    sessionId: randomUUID(),
+    refreshToken,
+    refreshTokenHash: hashRefreshToken(refreshToken),
+  };
 }
 
 /**
@@ -41,30 +56,41 @@ export class SessionsService {
     private readonly audit: AuditService,
   ) {}
 
-  /** Opens a session for a user who just proved who they are. */
-  async open(userId: string, meta: SessionMeta, manager?: EntityManager): Promise<IssuedSession> {
-    const work = async (tx: EntityManager) => {
-      const { refreshTokenTtlMs, maxAgeMs } = this.config.session;
-      const session = await this.sessions.insertSession(
-        tx,
-        userId,
-        meta,
-        refreshTokenTtlMs,
-        maxAgeMs,
-      );
-      const refreshToken = newRefreshToken();
-      await this.sessions.insertRefreshToken(tx, session.id, hashRefreshToken(refreshToken));
-      return { sessionId: session.id, refreshToken, expiresAt: session.expiresAt };
-    };
-    return manager ? work(manager) : this.sessions.transaction(work);
-  }
-
   /**
    * Trades a refresh token for its successor. Throws `INVALID_REFRESH_TOKEN` otherwise.
-   * `session.refreshed` and `session.reuse_detected` are written in the transaction.
+   * `session.refreshed` and `session.reuse_detected` are written with the change.
+   *
+   * The common case, the current token of a live session, is one statement
+   * (`rotateCurrent`); any other token (unknown, within or past the reuse grace window, of
+   * a dead session) then goes through `rotateInTransaction`, which tells them apart.
    */
   async rotate(refreshToken: string, client: ClientInfo): Promise<RotatedSession> {
     const tokenHash = hashRefreshToken(refreshToken);
+    const successor = newRefreshToken();
+    const rotated = await this.sessions.rotateCurrent({
+      tokenHash,
+      successorHash: hashRefreshToken(successor),
+      successorSealed: sealSuccessor(successor, refreshToken),
+      idleTtlMs: this.config.session.refreshTokenTtlMs,
+      // user_id, actor_id and metadata.sessionId come from the token's session.
+      audit: this.audit.row({ type: 'session.refreshed', userId: null, actorId: null, client }),
+    });
+    if (rotated) {
+      return {
+        sessionId: rotated.session_id,
+        user: toUser(rotated),
+        refreshToken: successor,
+        expiresAt: rotated.session_expires_at,
+      };
+    }
+    return this.rotateInTransaction(refreshToken, tokenHash, client);
+  }
+
+  private async rotateInTransaction(
+    refreshToken: string,
+    tokenHash: Buffer,
+    client: ClientInfo,
+  ): Promise<RotatedSession> {
     const { refreshTokenTtlMs, reuseGraceMs } = this.config.session;
     const outcome = await this.sessions.transaction(async (tx) => {
       const token = await this.sessions.lockRefreshToken(tx, tokenHash, reuseGraceMs);
@@ -115,6 +141,7 @@ export class SessionsService {
           {
             sessionId: outcome.sessionId,
             userId: outcome.user.id,
+            requestId: client.requestId,
             event: 'session.reuse_detected',
           },
           'A rotated refresh token was presented after the grace window; the session is revoked',

@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
-import { commonPasswords, isCommonPassword } from './common-passwords.js';
+import { isCommonPassword, listFile } from './common-passwords.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './password-limits.js';
 
 export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH };
@@ -19,9 +19,12 @@ export interface PasswordContext {
  */
 @Injectable()
 export class PasswordPolicy implements OnModuleInit {
-  /** Loads the common-password list at start-up: no request pays for it, and a missing list stops the start. */
+  /**
+   * A missing common-password list stops the start. The list itself is read by the first
+   * password check (about 30 ms, once), not at start-up.
+   */
   onModuleInit(): void {
-    commonPasswords();
+    listFile();
   }
 
   check(password: string, context: PasswordContext, field = 'password'): void {

@@ -4,27 +4,49 @@ import { AppConfig } from '../config/app-config.js';
 
 /**
  * argon2id hashing (OWASP parameters by default: m=19456 KiB, t=2, p=1). The work runs on
- * libuv's thread pool, never on the event loop.
+ * libuv's thread pool, never on the event loop, and at most `ARGON2_CONCURRENCY` hashes
+ * at once (one per core by default): more would only share the same cores, each 19 MiB
+ * hash pushing the others out of the CPU caches, and would fill libuv's pool, where file
+ * and DNS work would then wait behind a whole login storm. The rest wait in line, in
+ * arrival order.
  */
 @Injectable()
 export class PasswordService {
   private readonly options: HashOptions;
   /** Verified when the account does not exist, so unknown users cost one verify too. */
   private dummyHash: Promise<string> | undefined;
+  private readonly limit: number;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(config: AppConfig) {
-    this.options = { type: argon2.argon2id, ...config.argon2 };
+    const { concurrency, ...options } = config.argon2;
+    this.options = { type: argon2.argon2id, ...options };
+    this.limit = concurrency;
   }
 
   hash(password: string): Promise<string> {
-    return argon2.hash(password, this.options);
+    return this.inTurn(() => argon2.hash(password, this.options));
   }
 
   async verify(hash: string, password: string): Promise<boolean> {
     try {
-      return await argon2.verify(hash, password);
+      return await this.inTurn(() => argon2.verify(hash, password));
     } catch {
       return false; // a malformed stored hash never matches
+    }
+  }
+
+  private async inTurn<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((go) => this.waiting.push(go));
+    else this.running += 1;
+    try {
+      return await work();
+    } finally {
+      // The slot passes to the next in line, or is freed.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running -= 1;
     }
   }
 

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryFailedError, type EntityManager } from 'typeorm';
 import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
+import { Sql } from '../database/sql.js';
 import type { User } from './entities/user.entity.js';
 import type { Role } from './entities/role.js';
 import { USER_COLUMNS, toUser, type UserRow } from './user-row.js';
@@ -39,9 +40,19 @@ export interface NewUser {
 }
 
 /** SQL over `users`. Unique violations become `EMAIL_TAKEN` / `USERNAME_TAKEN`. */
+/** Lookups by normalized email or username; the unique indexes on lower(...) serve both. */
+const FIND_BY_LOGIN = {
+  email: `SELECT ${USER_COLUMNS('u')} FROM users u WHERE lower(u.email) = $1`,
+  username: `SELECT ${USER_COLUMNS('u')} FROM users u WHERE lower(u.username) = $1`,
+} as const;
+
 @Injectable()
 export class UsersRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  private readonly sql: Sql;
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    this.sql = Sql.of(dataSource);
+  }
 
   private managerOr(manager?: EntityManager): EntityManager {
     return manager ?? this.dataSource.manager;
@@ -65,10 +76,9 @@ export class UsersRepository {
     value: string,
     manager?: EntityManager,
   ): Promise<User | undefined> {
-    const rows: UserRow[] = await this.managerOr(manager).query(
-      `SELECT ${USER_COLUMNS('u')} FROM users u WHERE lower(u.${by}) = $1`,
-      [value],
-    );
+    const rows: UserRow[] = manager
+      ? await manager.query(FIND_BY_LOGIN[by], [value])
+      : (await this.sql.query<UserRow>(FIND_BY_LOGIN[by], [value])).rows;
     return rows[0] ? toUser(rows[0]) : undefined;
   }
 
@@ -93,16 +103,6 @@ export class UsersRepository {
     } catch (error) {
       throw translateUniqueViolation(error);
     }
-  }
-
-  async recordLogin(id: string, newPasswordHash?: string, manager?: EntityManager): Promise<User> {
-    // For UPDATE, TypeORM's raw result is [rows, affectedCount].
-    const [rows]: [UserRow[], number] = await this.managerOr(manager).query(
-      `UPDATE users AS u SET last_login_at = now(), password_hash = COALESCE($2, u.password_hash)
-        WHERE u.id = $1 RETURNING ${USER_COLUMNS('u')}`,
-      [id, newPasswordHash ?? null],
-    );
-    return toUser(rows[0]);
   }
 
   async setPasswordHash(id: string, passwordHash: string, manager?: EntityManager): Promise<void> {

@@ -69,9 +69,13 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   return normalizeDocument(document);
 }
 
+/**
+ * Swagger UI at /docs and the document at /docs-json and /docs-yaml. The document is built
+ * on the first request for it (and kept), not at start-up: scanning every controller and
+ * DTO takes time and memory that an instance whose docs nobody opens need not spend.
+ */
 export function mountSwagger(app: INestApplication): void {
-  const document = buildOpenApiDocument(app);
-  SwaggerModule.setup('docs', app, document, {
+  SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     yamlDocumentUrl: 'docs-yaml',
     swaggerOptions: { persistAuthorization: false },
