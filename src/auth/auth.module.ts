@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
+import { PassportModule } from '@nestjs/passport';
 import { RolesGuard } from '../common/guards/roles.guard.js';
 import { AppConfig } from '../config/app-config.js';
 import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { EmailVerificationModule } from '../recovery/email-verification.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
-import { AccessTokenVerifier } from './access-token-verifier.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { AccessTokenGuard } from './guards/access-token.guard.js';
@@ -15,10 +15,12 @@ import { JwksController } from './jwks.controller.js';
 import { LoginRepository } from './login.repository.js';
 import { SigningKeys } from './keys/signing-keys.js';
 import { RefreshTransport } from './refresh-transport.js';
+import { JwtStrategy } from './strategies/jwt.strategy.js';
 import { TokenService } from './token.service.js';
 
 @Module({
   imports: [
+    PassportModule,
     JwtModule.register({}),
     UsersModule,
     SessionsModule,
@@ -36,7 +38,7 @@ import { TokenService } from './token.service.js';
     LoginRepository,
     TokenService,
     RefreshTransport,
-    AccessTokenVerifier,
+    JwtStrategy,
     // Order matters: authenticate first, then check roles.
     { provide: APP_GUARD, useClass: AccessTokenGuard },
     { provide: APP_GUARD, useClass: RolesGuard },

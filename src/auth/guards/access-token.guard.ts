@@ -1,55 +1,80 @@
-import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Injectable, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../common/errors/app-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
 import { IS_PUBLIC, OPTIONAL_AUTH } from '../../common/decorators/public.decorator.js';
 import { SessionsRepository } from '../../sessions/sessions.repository.js';
-import { AccessTokenVerifier } from '../access-token-verifier.js';
 import type { Principal } from '../principal.js';
+import {
+  extractAccessToken,
+  type AccessTokenSubject,
+  type VerifiedAccessToken,
+} from '../strategies/jwt.strategy.js';
+import { VerifiedTokenCache } from '../verified-token-cache.js';
 
-/** `Authorization: Bearer <token>`, the scheme compared case-insensitively. */
-const AUTHORIZATION = /(\S+)\s+(\S+)/;
+type AuthenticatedRequest = FastifyRequest & { user?: unknown };
 
 /**
  * The global guard: every route needs a valid access token unless it is `@Public()`.
  * `@OptionalAuth()` routes accept a token when one is sent and go on without it otherwise.
  *
- * A valid token (AccessTokenVerifier) is not enough: one query then checks that its
- * session is still live and its user still active, so logout, revocation and deactivation
- * take effect at once. The user it reads is the caller (`request.user`) for the rest of
- * the request: roles and the handlers use it, without reading the user again.
+ * passport-jwt (JwtStrategy) verifies a token the first time it is seen; the outcome is
+ * remembered for that exact string (VerifiedTokenCache), `exp` and `nbf` checked again on
+ * every use. A valid token is not enough: one query then checks, on every request, that
+ * its session is still live and its user still active, so logout, revocation and
+ * deactivation take effect at once. The user it reads is the caller (`request.user`) for
+ * the rest of the request: roles and the handlers use it, without reading the user again.
  */
 @Injectable()
-export class AccessTokenGuard implements CanActivate {
+export class AccessTokenGuard extends AuthGuard('jwt') {
+  private readonly verifiedTokens = new VerifiedTokenCache();
+
   constructor(
     private readonly reflector: Reflector,
-    private readonly tokens: AccessTokenVerifier,
     private readonly sessions: SessionsRepository,
-  ) {}
+  ) {
+    super();
+  }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
-    const request = context.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>();
-    const principal = await this.authenticate(request);
-    if (principal) request.user = principal;
-    else if (!this.reflector.getAllAndOverride<boolean>(OPTIONAL_AUTH, targets)) {
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const subject = await this.verifiedSubject(context, request);
+    const user = subject && (await this.sessions.findPrincipal(subject.sessionId, subject.userId));
+    const principal: Principal | undefined = user
+      ? { user, sessionId: subject.sessionId }
+      : undefined;
+    request.user = principal;
+    if (!principal && !this.reflector.getAllAndOverride<boolean>(OPTIONAL_AUTH, targets)) {
       throw new AppError(ErrorCode.UNAUTHORIZED);
     }
     return true;
   }
 
-  private async authenticate(request: FastifyRequest): Promise<Principal | undefined> {
-    const token = bearerToken(request.headers.authorization);
-    const subject = token === undefined ? undefined : this.tokens.verify(token);
-    if (!subject) return undefined;
-    const user = await this.sessions.findPrincipal(subject.sessionId, subject.userId);
-    return user && { user, sessionId: subject.sessionId };
+  /** Passport sets `request.user` to what JwtStrategy.validate answered. */
+  override handleRequest<T>(error: unknown, verified: T | false): T {
+    if (error || !verified) throw new AppError(ErrorCode.UNAUTHORIZED);
+    return verified;
   }
-}
 
-function bearerToken(header: string | undefined): string | undefined {
-  const match = typeof header === 'string' ? AUTHORIZATION.exec(header) : null;
-  return match && match[1].toLowerCase() === 'bearer' ? match[2] : undefined;
+  private async verifiedSubject(
+    context: ExecutionContext,
+    request: AuthenticatedRequest,
+  ): Promise<AccessTokenSubject | undefined> {
+    const token = extractAccessToken(request);
+    if (!token) return undefined;
+    const remembered = this.verifiedTokens.recall(token);
+    if (remembered !== undefined) return remembered || undefined;
+    try {
+      await super.canActivate(context);
+    } catch {
+      return undefined; // bad signature, algorithm, issuer, audience, expired, malformed...
+    }
+    const verified = request.user as VerifiedAccessToken;
+    this.verifiedTokens.remember(token, verified);
+    return verified;
+  }
 }

@@ -1,7 +1,6 @@
 import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet, { type FastifyHelmetOptions } from '@fastify/helmet';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import helmet, { type HelmetOptions } from 'helmet';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppConfig } from '../../config/app-config.js';
 
 type CspDirectives = Record<string, string[]>;
@@ -43,7 +42,7 @@ export function docsCspDirectives(config: AppConfig): CspDirectives {
   return { ...defaultCspDirectives(config), 'style-src': [SELF, "'unsafe-inline'"] };
 }
 
-function helmetOptions(directives: CspDirectives): HelmetOptions {
+function helmetOptions(directives: CspDirectives): FastifyHelmetOptions {
   return {
     contentSecurityPolicy: { useDefaults: false, directives },
     strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
@@ -52,36 +51,14 @@ function helmetOptions(directives: CspDirectives): HelmetOptions {
   };
 }
 
-type Headers = Readonly<Record<string, string>>;
-
-/**
- * The headers helmet sets with these options, worked out once. They depend on nothing in
- * the request (no CSP nonce, no directive computed per request), so every response can get
- * the same set; `@fastify/helmet` instead built a new helmet middleware for every request.
- */
-function helmetHeaders(options: HelmetOptions): Headers {
-  const headers: Record<string, string> = {};
-  const recorder = {
-    setHeader(name: string, value: string) {
-      headers[name.toLowerCase()] = value;
-    },
-    removeHeader() {}, // X-Powered-By, which Fastify never sends
-  };
-  helmet(options)({} as IncomingMessage, recorder as unknown as ServerResponse, (error) => {
-    if (error) throw new Error('helmet refused its options', { cause: error });
-  });
-  return Object.freeze(headers);
-}
-
-const isDocsRoute = (route: string | undefined) =>
-  route !== undefined && (route === '/docs' || route.startsWith('/docs/'));
+const isDocsPath = (url: string) => url === '/docs' || url.startsWith('/docs/');
 const isApiPath = (url: string) => /^\/api(\/|\?|$)/i.test(url);
 
 /**
  * Browser-facing protections, registered before any route:
  *
  * - cookies (`@fastify/cookie`), used by the refresh-token cookie transport;
- * - security headers (helmet's, worked out once) on every response, errors and 404s included:
+ * - security headers (`@fastify/helmet`) on every response, errors and 404s included:
  *   CSP, HSTS, `X-Frame-Options: DENY`, `nosniff`, `Referrer-Policy: no-referrer`...;
  *   Swagger UI's routes get the docs CSP;
  * - `Cache-Control: no-store` and `Pragma: no-cache` on every /api response: tokens,
@@ -95,18 +72,16 @@ export async function configureBrowserSecurity(
 ): Promise<void> {
   await app.register(fastifyCookie);
   const fastify = app.getHttpAdapter().getInstance();
-  const headers = helmetHeaders(helmetOptions(defaultCspDirectives(config)));
-  const apiHeaders: Headers = { ...headers, 'cache-control': 'no-store', pragma: 'no-cache' };
-  // Swagger UI's routes (matched before onRequest hooks run) get the docs CSP.
-  const docsHeaders = helmetHeaders(helmetOptions(docsCspDirectives(config)));
+  await app.register(fastifyHelmet, helmetOptions(defaultCspDirectives(config)));
+  // Runs after helmet's own onRoute hook, so it sets the resolved per-route configuration.
+  const docsHelmet = helmetOptions(docsCspDirectives(config));
+  fastify.addHook('onRoute', (route) => {
+    if (isDocsPath(route.url)) route.config = { ...route.config, helmet: docsHelmet };
+  });
   fastify.addHook('onRequest', (request, reply, done) => {
-    void reply.headers(
-      isApiPath(request.url)
-        ? apiHeaders
-        : isDocsRoute(request.routeOptions.url)
-          ? docsHeaders
-          : headers,
-    );
+    if (isApiPath(request.url)) {
+      void reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+    }
     done();
   });
   if (config.corsOrigins.length) app.enableCors(corsOptions(config.corsOrigins));
