@@ -46,8 +46,11 @@ const duration = numberOption('duration', smoke ? 0.3 : 10);
 const warmup = smoke ? 0 : 5;
 const seedUsers = numberOption('users', smoke ? 2_000 : 1_000_000);
 const loginUsers = smoke ? 20 : 200;
-/** How long the fresh server is left alone before its idle RSS is read (see README). */
-const idleSeconds = smoke ? 0.5 : 25;
+/**
+ * How long the fresh server is left alone before its idle RSS is read (see README): V8's
+ * memory reducer gives back what start-up allocated some 20-35 s after the last activity.
+ */
+const idleSeconds = smoke ? 0.5 : 45;
 /** Pause after a start before the RSS is read. */
 const settleMs = smoke ? 200 : 2_000;
 /** Free ports unless --port is given (then it and the next two), so parallel runs never collide. */
