@@ -401,6 +401,30 @@ describe('an admin on /admin', { timeout: 120_000 }, () => {
     expect(userCalls).toEqual([]);
     await screenshot(p, FILE, '12-admin-refused');
   });
+
+  it('follows ?next= only to a page of this site, however the target is disguised', async () => {
+    const someone = await register(server.api);
+    const p = await (await open()).newPage();
+    const disguised = ['/\t/evil.example', '/\n/evil.example', '//evil.example', '/\\evil.example'];
+    disguised.push('https://evil.example/account');
+    await p.goto(`/login?next=${encodeURIComponent(disguised[0])}`);
+    const origin = new URL(p.url()).origin;
+    await signIn(p, someone.email, someone.password);
+    await p.waitForURL((url) => url.pathname === '/account');
+    await p.locator('#account').waitFor();
+    expect(new URL(p.url()).origin).toBe(origin);
+    // Signed in now: /login forwards to ?next= by itself.
+    for (const next of disguised.slice(1)) {
+      await p.goto(`/login?next=${encodeURIComponent(next)}`);
+      await p.waitForURL((url) => url.pathname === '/account');
+      await p.locator('#account').waitFor();
+      expect(new URL(p.url()).origin, next).toBe(origin);
+    }
+    await p.goto(`/login?next=${encodeURIComponent('/account?tab=sessions#top')}`);
+    await p.waitForURL((url) => url.search === '?tab=sessions');
+    await p.locator('#account').waitFor();
+    expect(new URL(p.url()).origin).toBe(origin);
+  });
 });
 
 it('broke no Content-Security-Policy rule and threw no script error on any page', () => {

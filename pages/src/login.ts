@@ -14,10 +14,18 @@ const NOTICES: Record<string, string> = {
   'signed-out': 'You have been signed out.',
 };
 
-/** `?next=` when it is a path of this site; never another origin (no open redirect). */
+/**
+ * `?next=` when it is a path of this site; never another origin (no open redirect). The
+ * browser's own URL parser decides, so tricks it would undo (`/%09/evil.example`, `/\\host`)
+ * cannot pass a pattern that reads the text differently.
+ */
 function nextPage(): string {
   const next = queryParam('next');
-  return next && /^\/(?![/\\])/.test(next) ? next : '/account';
+  if (!next?.startsWith('/')) return '/account';
+  const target = new URL(next, location.origin);
+  return target.origin === location.origin
+    ? target.pathname + target.search + target.hash
+    : '/account';
 }
 
 function offerNewVerificationLink(email: string, detail: string): void {
