@@ -1,9 +1,12 @@
+import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { register } from 'prom-client';
 import { AppModule } from './app.module.js';
+import { sendProblem } from './common/errors/send-problem.js';
 import { configureBrowserSecurity } from './common/http/browser-security.js';
 import { configureFastify } from './common/http/fastify-setup.js';
 import { requestIdFor } from './common/http/request-id.js';
@@ -17,6 +20,8 @@ import type { AppConfig } from './config/app-config.js';
 import { logRequests } from './logging/request-log.js';
 import { instrumentHttp } from './metrics/http-metrics.js';
 import { mountHostedPages } from './pages/hosted-pages.js';
+
+const frameworkLogger = new NestLogger('Http');
 
 /** Builds the whole application (not yet listening) on a database URL. */
 export async function createApp(
@@ -35,6 +40,12 @@ export async function createApp(
     },
     // Replaced by refuseNewRequestsWhenClosing, which answers with a problem document.
     return503OnClosing: false,
+    // A URL the router refuses before any hook runs (a path parameter over 100 characters,
+    // a broken percent-encoding) gets a problem document too: 400 VALIDATION_FAILED.
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      void reply.header('x-request-id', request.id);
+      sendProblem(error, request, reply, frameworkLogger);
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, databaseUrl),

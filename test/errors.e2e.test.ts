@@ -1,15 +1,24 @@
 // Problem documents, body parsing limits, request ids, and what responses must never contain.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { register, registerAndLogin, strongPassword, uniqueEmail } from './support/fixtures.js';
+import {
+  login,
+  register,
+  registerAndLogin,
+  strongPassword,
+  uniqueEmail,
+} from './support/fixtures.js';
 import { type Api, describeResponse, expectProblem, findLeaks, UUID_RE } from './support/http.js';
 import { cleanup, startServer, type TestServer } from './support/server.js';
+
+const ADMIN_EMAIL = 'errors-admin@example.com';
+const ADMIN_PASSWORD = 'errors-bootstrap-passphrase';
 
 let server: TestServer;
 let api: Api;
 
 beforeAll(async () => {
-  server = await startServer();
+  server = await startServer({ env: { ADMIN_EMAIL, ADMIN_PASSWORD } });
   api = server.api;
 });
 afterAll(cleanup);
@@ -145,6 +154,68 @@ describe('request bodies', () => {
     });
     const p = expectProblem(res, 400, 'VALIDATION_FAILED');
     expect(p.errors?.map((e) => e.field)).toContain('email');
+  });
+});
+
+describe('input PostgreSQL cannot hold, and URLs the router refuses', () => {
+  it('a NUL character in any JSON field gets 400 VALIDATION_FAILED naming the field', async () => {
+    const u = await registerAndLogin(api);
+    const cases: [string, () => ReturnType<Api['get']>, string][] = [
+      [
+        'email',
+        () => api.post('/api/auth/login', { email: 'a\u0000@x.io', password: 'x' }),
+        'email',
+      ],
+      [
+        'username',
+        () => api.post('/api/auth/login', { username: 'a\u0000', password: 'x' }),
+        'username',
+      ],
+      [
+        'firstName',
+        () => api.patch('/api/users/me', { firstName: 'A\u0000' }, { token: u.accessToken }),
+        'firstName',
+      ],
+      [
+        'register',
+        () => api.post('/api/auth/register', { ...registerBody(), lastName: '\u0000' }),
+        'lastName',
+      ],
+    ];
+    for (const [name, send, field] of cases) {
+      const p = expectProblem(await send(), 400, 'VALIDATION_FAILED');
+      expect(p.errors, name).toEqual([
+        { field, message: `${field} must not contain the NUL character` },
+      ]);
+    }
+    const me = await api.get('/api/users/me', { token: u.accessToken });
+    expect(me.body.firstName).toBe(u.user.firstName);
+  });
+
+  it('a NUL character in a query parameter gets 400 VALIDATION_FAILED', async () => {
+    const admin = await login(api, ADMIN_EMAIL, ADMIN_PASSWORD);
+    const res = await api.get('/api/users?search=a%00b', { token: admin.accessToken });
+    const p = expectProblem(res, 400, 'VALIDATION_FAILED');
+    expect(p.errors).toEqual([
+      { field: 'search', message: 'search must not contain the NUL character' },
+    ]);
+  });
+
+  it('a path parameter over 100 characters or a broken percent-encoding gets a problem document', async () => {
+    const u = await registerAndLogin(api);
+    for (const path of [
+      `/api/users/${'x'.repeat(200)}`,
+      `/api/auth/sessions/${'%F0%9F%92%A5'.repeat(40)}`,
+    ]) {
+      const res = await api.request('DELETE', path, { token: u.accessToken });
+      const p = expectProblem(res, 400, 'VALIDATION_FAILED');
+      expect(p.requestId).toBe(res.headers.get('x-request-id'));
+    }
+    expectProblem(
+      await api.get('/api/users/%E0%A4%A', { token: u.accessToken }),
+      400,
+      'VALIDATION_FAILED',
+    );
   });
 });
 

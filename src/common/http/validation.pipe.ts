@@ -32,8 +32,29 @@ export class AppValidationPipe extends ValidationPipe {
         throw new AppError(ErrorCode.VALIDATION_FAILED, 'The request body must be a JSON object.');
       }
     }
+    const withNul = fieldsWithNul(value);
+    if (withNul.length) {
+      const errors = withNul.map((field) => ({
+        field,
+        message: `${field} must not contain the NUL character`,
+      }));
+      throw new AppError(ErrorCode.VALIDATION_FAILED, errors[0].message, errors);
+    }
     return super.transform(value, metadata);
   }
+}
+
+/**
+ * The fields (dotted paths) whose text holds U+0000, which JSON and query strings can carry
+ * but no PostgreSQL text value can: refused here, for every DTO, rather than failing in the
+ * database as a 500.
+ */
+function fieldsWithNul(value: unknown, path = ''): string[] {
+  if (typeof value === 'string') return value.includes('\0') ? [path || 'value'] : [];
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.entries(value).flatMap(([key, item]) =>
+    fieldsWithNul(item, Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key),
+  );
 }
 
 /** True when every failed constraint is a password-policy one (see `IsNewPassword`). */
