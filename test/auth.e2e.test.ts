@@ -370,6 +370,30 @@ describe('POST /api/auth/refresh', () => {
     await login(g, u.email, u.password);
   });
 
+  it('logs out with a rotated refresh token only within the grace window', async () => {
+    const g = grace.api;
+    const u = await registerAndLogin(g);
+    const other = await login(g, u.email, u.password);
+    const rotated = await refresh(g, u.refreshToken);
+    expect(rotated.status, describeResponse(rotated)).toBe(200);
+    await sleep(2_600);
+    // A token rotated 2.6 s ago (grace 2 s) ends nothing, not even with scope global.
+    const stale = await g.post('/api/auth/logout', {
+      refresh_token: u.refreshToken,
+      scope: 'global',
+    });
+    expectProblem(stale, 401, 'UNAUTHORIZED');
+    expect((await me(g, other.accessToken)).status).toBe(200);
+    expect((await me(g, rotated.body.access_token)).status).toBe(200);
+    // Its successor works, and a token rotated a moment ago too (a second tab).
+    const next = await refresh(g, rotated.body.refresh_token);
+    expect(next.status, describeResponse(next)).toBe(200);
+    const inGrace = await g.post('/api/auth/logout', { refresh_token: rotated.body.refresh_token });
+    expect(inGrace.status, describeResponse(inGrace)).toBe(204);
+    expectProblem(await me(g, next.body.access_token), 401, 'UNAUTHORIZED');
+    expect((await me(g, other.accessToken)).status).toBe(200);
+  });
+
   it('expires a session that stays idle longer than REFRESH_TOKEN_TTL', async () => {
     const u = await registerAndLogin(expiry.api);
     await sleep(2_500);

@@ -195,15 +195,23 @@ export class SessionsRepository {
     return rows[0].expires_at;
   }
 
+  /**
+   * The live session of a refresh token that still works: the current one, or a rotated
+   * one within the reuse grace window (another tab may not have seen the rotation yet).
+   * A token rotated longer ago than that opens nothing, as for refresh.
+   */
   async findSessionByRefreshToken(
     tokenHash: Buffer,
+    graceMs: number,
   ): Promise<{ session_id: string; user_id: string } | undefined> {
     const rows: { session_id: string; user_id: string }[] = await this.dataSource.query(
       `SELECT s.id AS session_id, s.user_id
          FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
         WHERE t.token_hash = $1 AND s.revoked_at IS NULL
-          AND s.expires_at > now() AND s.absolute_expires_at > now()`,
-      [tokenHash],
+          AND s.expires_at > now() AND s.absolute_expires_at > now()
+          AND (t.rotated_at IS NULL
+               OR clock_timestamp() - t.rotated_at <= $2 * interval '1 millisecond')`,
+      [tokenHash, graceMs],
     );
     return rows[0];
   }

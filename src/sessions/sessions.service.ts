@@ -156,7 +156,10 @@ export class SessionsService {
   findByRefreshToken(
     refreshToken: string,
   ): Promise<{ session_id: string; user_id: string } | undefined> {
-    return this.sessions.findSessionByRefreshToken(hashRefreshToken(refreshToken));
+    return this.sessions.findSessionByRefreshToken(
+      hashRefreshToken(refreshToken),
+      this.config.session.reuseGraceMs,
+    );
   }
 
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
