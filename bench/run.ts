@@ -540,6 +540,8 @@ async function startApp(databaseUrl: string | undefined, dataDir?: string): Prom
   dataDir ??= mkdtempSync(join(tmpdir(), 'authkit-bench-'));
   const started = Date.now();
   const child = spawn(process.execPath, [serverEntry], {
+    // Not the checkout: a developer's .env there would override the bench's configuration.
+    cwd: dataDir,
     env: {
       ...process.env,
       NODE_ENV: 'development',
@@ -561,7 +563,10 @@ async function startApp(databaseUrl: string | undefined, dataDir?: string): Prom
   children.push(child);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    const ok = await fetch(`http://127.0.0.1:${appPort}/health/ready`).then(
+    if (Date.now() - started > 120_000) throw new Error('server not ready after 120 s');
+    const ok = await fetch(`http://127.0.0.1:${appPort}/health/ready`, {
+      signal: AbortSignal.timeout(5_000),
+    }).then(
       (r) => r.ok,
       () => false,
     );

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
-import { ROOT, childEnv, makeDataDir, type Env } from './support/server.js';
+import { CHILD_CWD, ROOT, childEnv, makeDataDir, type Env } from './support/server.js';
 
 const CLI = join(ROOT, 'node_modules/typeorm/cli.js');
 const DATA_SOURCE = join(ROOT, 'dist/src/database/data-source.js');
@@ -27,7 +27,7 @@ interface Run {
 function typeorm(args: string[], env: Env, timeoutMs = 60_000): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, '-d', DATA_SOURCE, ...args], {
-      cwd: ROOT,
+      cwd: CHILD_CWD,
       env: childEnv({ NODE_ENV: 'test', ...env }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -21,6 +21,7 @@ import {
   childEnv,
   cleanup,
   makeDataDir,
+  CHILD_CWD,
   ROOT,
   startProcess,
   startServer,
@@ -180,7 +181,7 @@ describe('every other place a password is set', () => {
           'iloveyou',
         ],
         {
-          cwd: ROOT,
+          cwd: CHILD_CWD,
           env: childEnv({ DATABASE_URL: server.db.url || undefined, NODE_ENV: 'test' }),
           stdio: ['ignore', 'ignore', 'pipe'],
         },

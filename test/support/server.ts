@@ -13,6 +13,13 @@ export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..
 /** The built entry point; TEST_SERVER_ENTRY may point at a copy (e.g. a snapshot of dist/). */
 export const MAIN = process.env.TEST_SERVER_ENTRY ?? join(ROOT, 'dist/src/main.js');
 
+/**
+ * The working directory of every server and CLI a test starts: an empty one, so that a
+ * developer's `.env` in the checkout (read from the working directory) never reaches them;
+ * their environment is exactly what `childEnv` builds.
+ */
+export const CHILD_CWD = mkdtempSync(join(tmpdir(), 'authkit-test-cwd-'));
+
 /** The per-route rate limits (`RATE_LIMIT_<ROUTE>_IP` / `_ACCOUNT`), from the config schema. */
 export const RATE_LIMIT_VARS = Object.keys(envSchema.shape).filter((name) =>
   /^RATE_LIMIT_\w+_(IP|ACCOUNT)$/.test(name),
@@ -110,7 +117,7 @@ export function childEnv(env: Env): NodeJS.ProcessEnv {
 export function startProcess(env: Env): StartedProcess {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
   const child = spawn(process.execPath, [MAIN], {
-    cwd: ROOT,
+    cwd: CHILD_CWD,
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
