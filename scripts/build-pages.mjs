@@ -43,10 +43,13 @@ for (const file of readdirSync(source).filter((name) => name.endsWith('.html')))
   writeFileSync(join(target, file), html);
 }
 
-/** Replaces each {{name}}; a placeholder alone on its line gets a block, indented as it is. */
+/**
+ * Replaces each `<!-- name -->` line with a block, indented as the comment is (comments,
+ * because Prettier keeps them on their own lines), and each `{{name}}` with a value.
+ */
 function fill(template, values) {
   return template
-    .replace(/^( *)\{\{(\w+)\}\}\n/gm, (_, indent, name) =>
+    .replace(/^( *)<!-- (\w+) -->\n/gm, (_, indent, name) =>
       value(values, name)
         .trimEnd()
         .split('\n')
@@ -58,7 +61,7 @@ function fill(template, values) {
 }
 
 function value(values, name) {
-  if (!(name in values)) throw new Error(`pages/layout/page.html: nothing for {{${name}}}`);
+  if (!(name in values)) throw new Error(`pages/layout/page.html: nothing for ${name}`);
   return values[name];
 }
 

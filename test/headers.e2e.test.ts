@@ -2,8 +2,9 @@
 // CSP everywhere but Swagger UI (checked in a real Chromium), no-store on the API, and
 // CORS for the exact origins of CORS_ORIGINS only.
 import { existsSync, rmSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, launchBrowser } from './support/browser.js';
 import { registerAndLogin, uniqueEmail, type LoggedInUser } from './support/fixtures.js';
 import { type Api, type ApiResponse, describeResponse } from './support/http.js';
 import {
@@ -17,7 +18,6 @@ import {
 
 const APP_ORIGIN = 'https://app.example.com';
 const DEV_ORIGIN = 'http://localhost:4200';
-const CHROMIUM = '/usr/bin/chromium';
 
 /** CORS_ORIGINS set, PUBLIC_URL over plain http (the default). */
 let server: TestServer;
@@ -274,19 +274,7 @@ describe.skipIf(noBrowser)('Swagger UI under the CSP, in Chromium', () => {
 
   // launch() gives the browser a fresh temporary profile of its own.
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchBrowser();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

@@ -106,6 +106,7 @@ describe('openapi.json', () => {
       'get /api/users/{id}',
       'patch /api/users/{id}',
       'delete /api/users/{id}',
+      'get /api/audit-events',
       'get /health/live',
       'get /health/ready',
       'get /.well-known/jwks.json',
