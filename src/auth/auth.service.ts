@@ -116,13 +116,14 @@ export class AuthService {
     const { sessionId, refreshToken, refreshTokenHash } = newSession();
     const { refreshTokenTtlMs, maxAgeMs } = this.config.session;
     // The session, its refresh token, lastLoginAt, the backoff and the event: one statement.
-    const { user: updated, expiresAt } = await this.logins.recordSuccess({
+    const recorded = await this.logins.recordSuccess({
       sessionId,
       userId: user.id,
       refreshTokenHash,
       idleTtlMs: refreshTokenTtlMs,
       maxAgeMs,
       client,
+      verifiedHash: user.passwordHash,
       rehash,
       backoffKeys: this.backoff.keysToClear(identifier),
       audit: this.audit.row({
@@ -133,7 +134,13 @@ export class AuthService {
         metadata: { sessionId, method: identifier.kind },
       }),
     });
+    if (!recorded) {
+      // The password was reset or changed, or the account deactivated, while it was checked.
+      await this.loginFailed(client, 'invalid_credentials', identifier, user);
+      throw new AppError(ErrorCode.INVALID_CREDENTIALS);
+    }
     this.metrics.loginOutcome('success');
+    const { user: updated, expiresAt } = recorded;
     return this.tokens.tokenResponse(updated, { sessionId, refreshToken, expiresAt });
   }
 

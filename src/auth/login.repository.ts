@@ -19,6 +19,8 @@ export interface SuccessfulLogin {
   idleTtlMs: number;
   maxAgeMs: number;
   client: SessionMeta;
+  /** The stored hash the password was verified against: nothing is written if it changed. */
+  verifiedHash: string;
   /** A new hash of the password when the stored one has outdated parameters. */
   rehash: string | undefined;
   /** Login backoff counters to clear (none when the backoff is off). */
@@ -32,11 +34,18 @@ export interface SuccessfulLogin {
  * and the `user.login` event. One round trip and one commit instead of a transaction of
  * six; a statement is atomic, so all of it is written or none (the foreign key from the
  * refresh token to its session is checked at the end of the statement).
+ *
+ * Only while the user is still active with the password hash that was verified: a reset,
+ * a password change or a deactivation that commits while the login hashes writes nothing
+ * here (no session after "every session revoked", no rehash of the old password).
  */
 const RECORD_LOGIN = `
   WITH new_session AS (
     INSERT INTO sessions (id, user_id, expires_at, absolute_expires_at, user_agent, ip)
-    VALUES ($1, $2, now() + $3 * interval '1 millisecond', now() + $4 * interval '1 millisecond', $5, $6)
+    SELECT $1::uuid, u.id, now() + $3 * interval '1 millisecond',
+           now() + $4 * interval '1 millisecond', $5::text, $6::text
+      FROM users u
+     WHERE u.id = $2 AND u.password_hash = $16 AND u.active
     RETURNING id, user_id, expires_at
   ), first_token AS (
     INSERT INTO refresh_tokens (token_hash, session_id) SELECT $7, id FROM new_session
@@ -62,8 +71,13 @@ export class LoginRepository {
     this.sql = Sql.of(dataSource);
   }
 
-  /** Answers the updated user and the session's idle expiry; throws when the user is gone. */
-  async recordSuccess(login: SuccessfulLogin): Promise<{ user: User; expiresAt: Date }> {
+  /**
+   * Answers the updated user and the session's idle expiry; `undefined` when the user is
+   * gone, deactivated or has another password since it was verified.
+   */
+  async recordSuccess(
+    login: SuccessfulLogin,
+  ): Promise<{ user: User; expiresAt: Date } | undefined> {
     const { rows } = await this.sql.query<UserRow & { session_expires_at: Date }>(RECORD_LOGIN, [
       login.sessionId,
       login.userId,
@@ -75,8 +89,9 @@ export class LoginRepository {
       login.rehash ?? null,
       login.backoffKeys,
       ...auditEventValues(login.audit),
+      login.verifiedHash,
     ]);
-    if (!rows[0]) throw new Error('The user of a successful login no longer exists');
+    if (!rows[0]) return undefined;
     return { user: toUser(rows[0]), expiresAt: rows[0].session_expires_at };
   }
 }
