@@ -104,6 +104,8 @@ describe('start-up configuration', () => {
     ['ACCESS_TOKEN_TTL', 'abc'],
     ['ACCESS_TOKEN_TTL', '0s'],
     ['REFRESH_TOKEN_TTL', '-5m'],
+    ['SESSION_MAX_AGE', '100000d'],
+    ['SHUTDOWN_TIMEOUT', '30d'],
     ['PORT', 'notaport'],
     ['PORT', '70000'],
     ['REFRESH_TOKEN_TRANSPORT', 'carrier-pigeon'],

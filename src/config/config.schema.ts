@@ -2,7 +2,12 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 
-const duration = (fallback: string) =>
+/** Ten years: beyond that a session or token lifetime overflows PostgreSQL's timestamps. */
+const LONGEST_DURATION = { ms: 3650 * 86_400_000, text: '3650d' };
+/** Within what a Node.js timer can wait (2^31 - 1 ms, 24.8 days); longer ones fire at once. */
+const LONGEST_TIMER = { ms: 24 * 86_400_000, text: '24d' };
+
+const duration = (fallback: string, longest = LONGEST_DURATION) =>
   z
     .string()
     .default(fallback)
@@ -12,6 +17,13 @@ const duration = (fallback: string) =>
         ctx.addIssue({
           code: 'custom',
           message: `must be a duration such as 90s, 15m, 12h or 7d (got "${text}")`,
+        });
+        return z.NEVER;
+      }
+      if (ms > longest.ms) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be at most ${longest.text} (got "${text}")`,
         });
         return z.NEVER;
       }
@@ -188,7 +200,7 @@ export const envSchema = z.object({
   REDIS_URL: url(['redis:', 'rediss:']),
   SMTP_URL: url(['smtp:', 'smtps:']),
   MAIL_FROM: z.string().default('Auth <no-reply@localhost>'),
-  MAIL_POLL_INTERVAL: duration('1s'),
+  MAIL_POLL_INTERVAL: duration('1s', LONGEST_TIMER),
   JWT_PRIVATE_KEY: z.string().optional(),
   JWT_ISSUER: z.string().optional(),
   JWT_AUDIENCE: z.string().optional(),
@@ -236,7 +248,7 @@ export const envSchema = z.object({
   ARGON2_PARALLELISM: integer(1, 1, 64),
   ARGON2_CONCURRENCY: integer(0, 0, 1024),
   BODY_LIMIT: integer(65_536, 1024, 10_485_760),
-  SHUTDOWN_TIMEOUT: duration('10s'),
+  SHUTDOWN_TIMEOUT: duration('10s', LONGEST_TIMER),
   METRICS_ENABLED: boolean(true),
   THREADPOOL_NICENESS: integer(19, 0, 19),
   HOSTED_PAGES: boolean(true),
