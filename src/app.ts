@@ -57,11 +57,12 @@ export async function createApp(
   app.flushLogs();
   const fastify = app.getHttpAdapter().getInstance();
   configureFastify(fastify);
-  refuseNewRequestsWhenClosing(fastify, adapter);
   logRequests(fastify, PinoLogger.root);
   if (config.metricsEnabled) instrumentHttp(fastify, register);
   app.useGlobalPipes(new AppValidationPipe());
   await configureBrowserSecurity(app, config);
+  // After the security headers' hooks, so that the 503 of a closing server carries them too.
+  refuseNewRequestsWhenClosing(fastify, adapter);
   mountSwagger(app);
   if (config.hostedPages) await mountHostedPages(app);
   return app;

@@ -68,6 +68,9 @@ async function expectRefusingNewRequests(server: TestServer): Promise<void> {
   expectProblem(res, 503, 'SERVICE_UNAVAILABLE');
   expect(res.headers.get('connection')).toBe('close');
   expect(res.headers.get('x-request-id')).toBeTruthy();
+  // The security headers of every response, this one included.
+  expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+  expect(res.headers.get('x-content-type-options')).toBe('nosniff');
   expect(server.child.exitCode, 'still draining').toBeNull();
 }
 
