@@ -1,22 +1,11 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Post,
-  Req,
-  Res,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentUser } from '../common/decorators/current-user.decorator.js';
 import { OptionalAuth, Public } from '../common/decorators/public.decorator.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { ApiProblems } from '../common/http/api-problems.decorator.js';
-import { ApiUuidParam } from '../common/http/api-uuid-param.decorator.js';
+import { ApiUuidParam, UuidParam } from '../common/http/api-uuid-param.decorator.js';
 import { Client, type ClientInfo } from '../common/http/client-info.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { SessionsService } from '../sessions/sessions.service.js';
@@ -209,7 +198,7 @@ export class AuthController {
   @ApiUuidParam('id', 'The session id (from `GET /api/auth/sessions`).')
   @ApiProblems(ErrorCode.VALIDATION_FAILED, ErrorCode.UNAUTHORIZED, ErrorCode.NOT_FOUND)
   async revokeSession(
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @UuidParam('id') id: string,
     @CurrentUser() principal: Principal,
   ): Promise<void> {
     await this.sessions.revokeOwned(principal.user.id, id);

@@ -88,13 +88,13 @@ const ROTATE_CURRENT = `
   SELECT s.id AS session_id, s.expires_at AS session_expires_at, ${USER_COLUMNS('u')}
     FROM touched s JOIN users u ON u.id = s.user_id`;
 
-/** SQL over `sessions` and `refresh_tokens`. Hot-path queries are hand-written, one round trip each. */
 /** The whole per-request check of the access-token guard: the session is live, its user active. */
 const FIND_PRINCIPAL = `SELECT ${USER_COLUMNS('u')}
     FROM sessions s JOIN users u ON u.id = s.user_id
    WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL
      AND s.expires_at > now() AND s.absolute_expires_at > now() AND u.active`;
 
+/** SQL over `sessions` and `refresh_tokens`. Hot-path queries are hand-written, one round trip each. */
 @Injectable()
 export class SessionsRepository {
   private readonly sql: Sql;

@@ -1,23 +1,11 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Patch,
-  Post,
-  Query,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Principal } from '../auth/principal.js';
 import { CurrentUser } from '../common/decorators/current-user.decorator.js';
 import { Roles } from '../common/decorators/roles.decorator.js';
-import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { ApiProblems } from '../common/http/api-problems.decorator.js';
-import { ApiUuidParam } from '../common/http/api-uuid-param.decorator.js';
+import { ApiUuidParam, UuidParam } from '../common/http/api-uuid-param.decorator.js';
 import { Client, type ClientInfo } from '../common/http/client-info.js';
 import { CreateUserDto } from './dto/create-user.dto.js';
 import { DeleteMeDto } from './dto/delete-me.dto.js';
@@ -27,14 +15,6 @@ import { UpdateUserDto } from './dto/update-user.dto.js';
 import { UserPageDto } from './dto/user-page.dto.js';
 import { UserDto } from './dto/user.dto.js';
 import { UsersService } from './users.service.js';
-
-/** A malformed `:id` is a 400 VALIDATION_FAILED, like any other invalid input. */
-const uuidPipe = new ParseUUIDPipe({
-  exceptionFactory: () =>
-    new AppError(ErrorCode.VALIDATION_FAILED, 'id must be a UUID', [
-      { field: 'id', message: 'id must be a UUID' },
-    ]),
-});
 
 @ApiTags('users')
 @ApiBearerAuth()
@@ -47,7 +27,6 @@ export class UsersController {
   @ApiOperation({ operationId: 'getMyAccount', summary: 'My account' })
   @ApiProblems(ErrorCode.UNAUTHORIZED)
   async getMe(@CurrentUser() caller: Principal): Promise<UserDto> {
-    // The `me` routes come before `:id`, which would otherwise capture them.
     return UserDto.from(await this.users.get(caller.user.id));
   }
 
@@ -146,7 +125,7 @@ export class UsersController {
     ErrorCode.FORBIDDEN,
     ErrorCode.NOT_FOUND,
   )
-  async get(@CurrentUser() caller: Principal, @Param('id', uuidPipe) id: string): Promise<UserDto> {
+  async get(@CurrentUser() caller: Principal, @UuidParam('id') id: string): Promise<UserDto> {
     return UserDto.from(await this.users.getAs(caller, id));
   }
 
@@ -176,7 +155,7 @@ export class UsersController {
     ErrorCode.LAST_ADMIN,
   )
   async update(
-    @Param('id', uuidPipe) id: string,
+    @UuidParam('id') id: string,
     @Body() dto: UpdateUserDto,
     @CurrentUser() caller: Principal,
     @Client() client: ClientInfo,
@@ -198,7 +177,7 @@ export class UsersController {
     ErrorCode.LAST_ADMIN,
   )
   async delete(
-    @Param('id', uuidPipe) id: string,
+    @UuidParam('id') id: string,
     @CurrentUser() caller: Principal,
     @Client() client: ClientInfo,
   ): Promise<void> {

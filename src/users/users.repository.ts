@@ -39,13 +39,13 @@ export interface NewUser {
   emailVerified?: boolean;
 }
 
-/** SQL over `users`. Unique violations become `EMAIL_TAKEN` / `USERNAME_TAKEN`. */
 /** Lookups by normalized email or username; the unique indexes on lower(...) serve both. */
 const FIND_BY_LOGIN = {
   email: `SELECT ${USER_COLUMNS('u')} FROM users u WHERE lower(u.email) = $1`,
   username: `SELECT ${USER_COLUMNS('u')} FROM users u WHERE lower(u.username) = $1`,
 } as const;
 
+/** SQL over `users`. Unique violations become `EMAIL_TAKEN` / `USERNAME_TAKEN`. */
 @Injectable()
 export class UsersRepository {
   private readonly sql: Sql;
