@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
-import { isCommonPassword, listFile } from './common-passwords.js';
+import { assertCommonPasswordList, isCommonPassword } from './common-passwords.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './password-limits.js';
 
 export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH };
@@ -24,7 +24,7 @@ export class PasswordPolicy implements OnModuleInit {
    * password check (about 30 ms, once), not at start-up.
    */
   onModuleInit(): void {
-    listFile();
+    assertCommonPasswordList();
   }
 
   check(password: string, context: PasswordContext, field = 'password'): void {
