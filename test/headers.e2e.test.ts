@@ -85,6 +85,11 @@ const SAMPLES: [string, (a: Api) => Promise<ApiResponse>][] = [
   ['GET /health/live', (a) => a.get('/health/live')],
   ['GET /.well-known/jwks.json', (a) => a.get('/.well-known/jwks.json')],
   ['GET /docs', (a) => a.get('/docs')],
+  ['GET /login (a hosted page)', (a) => a.get('/login')],
+  [
+    'GET /vendor/bootstrap/css/bootstrap.min.css',
+    (a) => a.get('/vendor/bootstrap/css/bootstrap.min.css'),
+  ],
   ['GET /nowhere 404', (a) => a.get('/nowhere')],
 ];
 

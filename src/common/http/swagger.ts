@@ -44,7 +44,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     )
     .setVersion('1.0.0')
     .setLicense('MIT', 'https://opensource.org/licenses/MIT')
-    .addServer('/', 'This server: the origin this document is served from (PUBLIC_URL)')
+    .addServer('/', 'This server: the origin this document is served from')
     .addBearerAuth({
       type: 'http',
       scheme: 'bearer',
