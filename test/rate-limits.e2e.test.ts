@@ -320,6 +320,30 @@ describe('default limits', () => {
   });
 });
 
+describe('RATE_LIMIT_ENABLED=false and LOGIN_BACKOFF_ENABLED=false', () => {
+  it('turn the limits and the backoff off, and nothing else', async () => {
+    const off = await startServer({
+      env: {
+        RATE_LIMIT_ENABLED: 'false',
+        LOGIN_BACKOFF_ENABLED: 'false',
+        RATE_LIMIT_LOGIN_IP: '2/1m',
+        RATE_LIMIT_LOGIN_ACCOUNT: '2/1m',
+        LOGIN_BACKOFF_THRESHOLD: '2',
+      },
+    });
+    try {
+      const { email, password } = await register(off.api);
+      for (let i = 0; i < 6; i++) {
+        const wrong = await off.api.post('/api/auth/login', { email, password: `${password}-x` });
+        expectProblem(wrong, 401, 'INVALID_CREDENTIALS');
+      }
+      expect((await login(off.api, email, password)).accessToken).toBeTruthy();
+    } finally {
+      await off.stop();
+    }
+  }, 60_000);
+});
+
 describe('login backoff', () => {
   const attempt = (
     email: string,

@@ -249,3 +249,37 @@ describe('responses', () => {
     expect([...findLeaks(api), ...findLeaks(shortLived.api)]).toEqual([]);
   });
 });
+
+describe('JWT_ISSUER and JWT_AUDIENCE', () => {
+  it('are the iss and aud of the tokens, and the only ones accepted', async () => {
+    const custom = await startServer({
+      env: {
+        JWT_PRIVATE_KEY: serverKeys.privatePem,
+        JWT_ISSUER: 'https://auth.example.com',
+        JWT_AUDIENCE: 'orders-api',
+      },
+    });
+    try {
+      const bob = await registerAndLogin(custom.api);
+      const real = decodeJwtPart(bob.accessToken);
+      expect(real.iss).toBe('https://auth.example.com');
+      expect(real.aud).toBe('orders-api');
+      const forged = (changes: Record<string, unknown>) =>
+        sign({ ...real, iat: nowSec(), exp: nowSec() + 300, ...changes });
+      const meOn = async (token: string) => custom.api.get('/api/auth/me', { token });
+      // Control: the same claims, signed again with the same key, are accepted.
+      expect((await meOn(await forged({}))).status).toBe(200);
+      // The defaults, or any other value, are not.
+      for (const changes of [
+        { iss: issuer },
+        { aud: issuer },
+        { iss: 'https://auth.example.com/' },
+        { aud: 'orders' },
+      ]) {
+        expectProblem(await meOn(await forged(changes)), 401, 'UNAUTHORIZED');
+      }
+    } finally {
+      await custom.stop();
+    }
+  }, 60_000);
+});
