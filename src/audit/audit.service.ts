@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import type { EntityManager } from 'typeorm';
+import { SigningKeys } from '../auth/keys/signing-keys.js';
 import type { ClientInfo } from '../common/http/client-info.js';
 import type { AuditEventType } from './audit-event-type.js';
 import {
@@ -8,6 +10,7 @@ import {
   type AuditFilter,
   type NewAuditEvent,
 } from './audit.repository.js';
+import { auditIdentifierKey, identifierHmac } from './identifier-hmac.js';
 
 /** Above this many matches `total` is PostgreSQL's estimate (as for the user list). */
 export const EXACT_AUDIT_COUNT_LIMIT = 10_000;
@@ -37,7 +40,32 @@ const SECRET_KEY = /password|secret|token|code|hash|authorization|cookie|credent
 /** The audit trail: who did what to which account, from where. */
 @Injectable()
 export class AuditService {
-  constructor(private readonly repository: AuditRepository) {}
+  private identifierKey: Buffer | undefined;
+
+  constructor(
+    private readonly repository: AuditRepository,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  /**
+   * How an event names the identifier a request tried (`kind:value`, as the rate-limit
+   * and backoff keys): `{ identifier }` when it is an account's, else only
+   * `{ identifierHmac }`, a keyed hash (see `identifier-hmac.ts`): whatever was typed into
+   * an identifier field (a password, say) is never shown to admins.
+   */
+  identifierMetadata(
+    identifier: { kind: string; value: string },
+    matchesAccount: boolean,
+  ): { identifier: string } | { identifierHmac: string } {
+    if (matchesAccount) return { identifier: identifier.value };
+    // The signing key lives in AuthModule, which itself records audit events.
+    this.identifierKey ??= auditIdentifierKey(
+      this.moduleRef.get(SigningKeys, { strict: false }).privateKey,
+    );
+    return {
+      identifierHmac: identifierHmac(this.identifierKey, `${identifier.kind}:${identifier.value}`),
+    };
+  }
 
   /**
    * Writes one event. Pass the transaction of the change it records, so that the event

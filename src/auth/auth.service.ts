@@ -161,7 +161,11 @@ export class AuthService {
       userId: user?.id ?? null,
       actorId: null,
       client,
-      metadata: { reason, identifier: identifier.value, ...details },
+      metadata: {
+        reason,
+        ...this.audit.identifierMetadata(identifier, user !== undefined),
+        ...details,
+      },
     });
   }
 

@@ -49,7 +49,12 @@ export class AppConfig {
   readonly emailVerification!: 'optional' | 'required';
   /** Lifetime of the link in a verification email. */
   readonly emailVerificationTtlMs!: number;
-  readonly recovery!: { readonly tokenTtlMs: number; readonly otpMaxAttempts: number };
+  readonly recovery!: {
+    readonly tokenTtlMs: number;
+    readonly otpMaxAttempts: number;
+    /** Recovery emails (link and code) one email address is sent per hour, at most. */
+    readonly codesPerHour: number;
+  };
   readonly corsOrigins!: readonly string[];
   readonly admin!: { readonly email: string | undefined; readonly password: string | undefined };
   /**
@@ -169,7 +174,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     emailVerification: env.EMAIL_VERIFICATION,
     emailVerificationTtlMs: env.EMAIL_VERIFICATION_TTL,
-    recovery: { tokenTtlMs: env.RECOVERY_TOKEN_TTL, otpMaxAttempts: env.OTP_MAX_ATTEMPTS },
+    recovery: {
+      tokenTtlMs: env.RECOVERY_TOKEN_TTL,
+      otpMaxAttempts: env.OTP_MAX_ATTEMPTS,
+      codesPerHour: env.RECOVERY_CODES_PER_HOUR,
+    },
     corsOrigins: env.CORS_ORIGINS,
     admin: { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD },
     trustProxy: env.TRUST_PROXY,

@@ -214,6 +214,7 @@ export const envSchema = z.object({
   EMAIL_VERIFICATION_TTL: duration('24h'),
   RECOVERY_TOKEN_TTL: duration('15m'),
   OTP_MAX_ATTEMPTS: integer(5, 1, 100),
+  RECOVERY_CODES_PER_HOUR: integer(5, 1, 1_000_000),
   CORS_ORIGINS: originList(),
   ADMIN_EMAIL: z.string().optional(),
   ADMIN_PASSWORD: z.string().optional(),

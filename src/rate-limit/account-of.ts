@@ -1,31 +1,41 @@
 import type { RateLimitedRoute } from '../config/app-config.js';
-import { emailIdentifier, usernameIdentifier, type LoginIdentifier } from './login-identifier.js';
-
-/** Longer values are invalid anyway (the DTOs refuse them); they are not worth hashing. */
-const MAX_LENGTH = 320;
+import { acceptedEmail, acceptedUsername } from '../users/normalize.js';
+import type { LoginIdentifier } from './login-identifier.js';
 
 /**
- * The account a request body names, read before validation (guards run before pipes), so
- * anything that is not a non-empty string counts as none: such a body fails validation.
+ * The account a request body names, read before validation (guards run before pipes),
+ * through the same normalizer and the same acceptance rule as the DTOs
+ * (`users/normalize.ts`): the key is that of the value the service will act on, whatever
+ * padding, case, Unicode form or width the client sent. A value the DTO would refuse (not
+ * a string, an invalid or over-long address) names no account; such a request never
+ * reaches the service, it is answered 400 by the validation pipe. No length or other
+ * shortcut of its own: there is nothing here the DTO does not decide the same way.
  */
 export function accountOf(route: RateLimitedRoute, body: unknown): LoginIdentifier | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
   const { email, username } = body as { email?: unknown; username?: unknown };
   switch (route) {
     case 'login':
-      if (isText(email)) return emailIdentifier(email);
-      return isText(username) ? usernameIdentifier(username) : undefined;
+      // Both, or neither, is a 400 too (exactly one of them is required).
+      if (email !== undefined) return emailKey(email);
+      return username === undefined ? undefined : usernameKey(username);
     case 'register':
     case 'forgotPassword':
     case 'verifyOtp':
     case 'resendVerification':
-      return isText(email) ? emailIdentifier(email) : undefined;
+      return emailKey(email);
     case 'refresh':
     case 'verifyEmail':
       return undefined;
   }
 }
 
-function isText(value: unknown): value is string {
-  return typeof value === 'string' && value.trim() !== '' && value.length <= MAX_LENGTH;
+function emailKey(raw: unknown): LoginIdentifier | undefined {
+  const value = acceptedEmail(raw);
+  return value === undefined ? undefined : { kind: 'email', value };
+}
+
+function usernameKey(raw: unknown): LoginIdentifier | undefined {
+  const value = acceptedUsername(raw);
+  return value === undefined ? undefined : { kind: 'username', value };
 }

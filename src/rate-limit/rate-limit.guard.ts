@@ -1,5 +1,5 @@
 import { Injectable, Logger, type ExecutionContext } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { ModuleRef, Reflector } from '@nestjs/core';
 import {
   InjectThrottlerOptions,
   InjectThrottlerStorage,
@@ -15,6 +15,7 @@ import { ErrorCode } from '../common/errors/error-code.js';
 import { clientInfo } from '../common/http/client-info.js';
 import { AppConfig, type RateLimitedRoute } from '../config/app-config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { UsersRepository } from '../users/users.repository.js';
 import { accountOf } from './account-of.js';
 import { rateLimitedRouteOf } from './rate-limit.decorator.js';
 import { RefusalLog } from './refusal-log.js';
@@ -38,6 +39,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     private readonly config: AppConfig,
     private readonly audit: AuditService,
     private readonly metrics: MetricsService,
+    private readonly moduleRef: ModuleRef,
   ) {
     super(options, storage, reflector);
   }
@@ -77,10 +79,17 @@ export class RateLimitGuard extends ThrottlerGuard {
     retryAfterSeconds: number,
   ): Promise<void> {
     const client = clientInfo(request);
-    const identifier = accountOf(route, request.body)?.value;
+    const account = accountOf(route, request.body);
+    // The identifier itself only when it is an account's; a keyed hash of anything else.
+    const user = account
+      ? await this.moduleRef
+          .get(UsersRepository, { strict: false })
+          .findByLogin(account.kind, account.value)
+      : undefined;
+    const named = account ? this.audit.identifierMetadata(account, user !== undefined) : {};
     await this.audit.record({
       type: 'rate_limit.exceeded',
-      userId: null,
+      userId: user?.id ?? null,
       actorId: null,
       client,
       metadata: {
@@ -89,16 +98,16 @@ export class RateLimitGuard extends ThrottlerGuard {
         limit: detail.limit,
         windowSeconds: Math.round(detail.ttl / 1000),
         retryAfterSeconds,
-        identifier,
+        ...named,
       },
     });
     if (route === 'login') {
       await this.audit.record({
         type: 'user.login_failed',
-        userId: null,
+        userId: user?.id ?? null,
         actorId: null,
         client,
-        metadata: { reason: 'rate_limited', identifier, retryAfterSeconds },
+        metadata: { reason: 'rate_limited', ...named, retryAfterSeconds },
       });
     }
   }

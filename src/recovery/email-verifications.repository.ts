@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { User } from '../users/entities/user.entity.js';
+import { normalizeEmail } from '../users/normalize.js';
 import { USER_COLUMNS, toUser, type UserRow } from '../users/user-row.js';
 
 /** SQL over `email_verifications` (one row per user: a new link replaces the previous one). */
@@ -46,7 +47,7 @@ export class EmailVerificationsRepository {
        ON CONFLICT (user_id) DO UPDATE
           SET token_hash = EXCLUDED.token_hash, created_at = now(), expires_at = EXCLUDED.expires_at
        RETURNING (SELECT email FROM target) AS email`,
-      [email, tokenHash, ttlMs],
+      [normalizeEmail(email), tokenHash, ttlMs],
     );
     return row;
   }

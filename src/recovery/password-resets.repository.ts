@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { User } from '../users/entities/user.entity.js';
+import { normalizeEmail } from '../users/normalize.js';
 import { USER_COLUMNS, toUser, type UserRow } from '../users/user-row.js';
 
 export interface NewResetSecrets {
@@ -15,7 +16,6 @@ export interface LockedReset {
   user_id: string;
   link_token_hash: Buffer;
   code_hmac: Buffer | null;
-  code_attempts: number;
 }
 
 /** SQL over `password_resets` (one row per user: a new request replaces the previous one). */
@@ -50,7 +50,7 @@ export class PasswordResetsRepository {
               created_at = now(),
               expires_at = EXCLUDED.expires_at
        RETURNING (SELECT email FROM target) AS email, (SELECT id FROM target) AS user_id`,
-      [email, secrets.linkTokenHash, secrets.codeHmac, secrets.ttlMs],
+      [normalizeEmail(email), secrets.linkTokenHash, secrets.codeHmac, secrets.ttlMs],
     );
     return row?.email && row.user_id ? { email: row.email, user_id: row.user_id } : undefined;
   }
@@ -61,20 +61,13 @@ export class PasswordResetsRepository {
    */
   async lockLive(manager: EntityManager, email: string): Promise<LockedReset | undefined> {
     const rows: LockedReset[] = await manager.query(
-      `SELECT r.user_id, r.link_token_hash, r.code_hmac, r.code_attempts
+      `SELECT r.user_id, r.link_token_hash, r.code_hmac
          FROM password_resets r JOIN users u ON u.id = r.user_id
         WHERE lower(u.email) = $1 AND u.active AND r.expires_at > now()
         FOR UPDATE OF r`,
-      [email],
+      [normalizeEmail(email)],
     );
     return rows[0];
-  }
-
-  async countWrongCode(manager: EntityManager, userId: string): Promise<void> {
-    await manager.query(
-      `UPDATE password_resets SET code_attempts = code_attempts + 1 WHERE user_id = $1`,
-      [userId],
-    );
   }
 
   /** Uses up the code and records the reset token it was traded for. */

@@ -8,6 +8,7 @@ import { CodeHasher } from './code-hasher.js';
 import { EmailVerificationModule } from './email-verification.module.js';
 import { PasswordResetsRepository } from './password-resets.repository.js';
 import { RecoveryController } from './recovery.controller.js';
+import { RecoveryRequestsRepository } from './recovery-requests.repository.js';
 import { RecoveryService } from './recovery.service.js';
 
 /** Password recovery by emailed link or code. AuthModule provides the signing key. */
@@ -21,6 +22,6 @@ import { RecoveryService } from './recovery.service.js';
     RateLimitModule,
   ],
   controllers: [RecoveryController],
-  providers: [PasswordResetsRepository, CodeHasher, RecoveryService],
+  providers: [PasswordResetsRepository, RecoveryRequestsRepository, CodeHasher, RecoveryService],
 })
 export class RecoveryModule {}

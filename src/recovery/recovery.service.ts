@@ -8,12 +8,14 @@ import { AppConfig } from '../config/app-config.js';
 import { describeDuration } from '../mail/mail-message.js';
 import { MailOutbox } from '../mail/mail-outbox.service.js';
 import { LoginBackoff } from '../rate-limit/login-backoff.service.js';
+import { emailIdentifier, identifierHash } from '../rate-limit/login-identifier.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { PasswordPolicy } from '../users/password-policy.js';
 import { PasswordService } from '../users/password.service.js';
 import { CodeHasher } from './code-hasher.js';
 import { EmailVerificationsRepository } from './email-verifications.repository.js';
 import { PasswordResetsRepository } from './password-resets.repository.js';
+import { RecoveryRequestsRepository } from './recovery-requests.repository.js';
 import { hashToken, newCode, newToken } from './secrets.js';
 
 export interface IssuedResetToken {
@@ -32,6 +34,7 @@ type CodeCheck =
 export class RecoveryService {
   constructor(
     private readonly resets: PasswordResetsRepository,
+    private readonly requests: RecoveryRequestsRepository,
     private readonly verifications: EmailVerificationsRepository,
     private readonly codes: CodeHasher,
     private readonly outbox: MailOutbox,
@@ -48,6 +51,11 @@ export class RecoveryService {
    * code. Unknown (or disabled) accounts go through the same steps (secrets, HMAC, the same
    * statements in one transaction, the audit event too) and nothing is stored or sent, so
    * neither the answer nor its timing tells whether the account exists.
+   *
+   * At most RECOVERY_CODES_PER_HOUR codes are sent to one (normalized) email per hour,
+   * whatever the IPs asking and whether or not an account has it: past the cap the answer
+   * is the same 202, nothing is sent and the latest code stays the live one. Each code
+   * brings a fresh OTP_MAX_ATTEMPTS, so the cap bounds the guesses an account can get.
    */
   async forgotPassword(email: string, client: ClientInfo): Promise<void> {
     const linkToken = newToken();
@@ -59,14 +67,19 @@ export class RecoveryService {
       ttlMs: this.ttlMs,
     };
     await this.outbox.inTransaction(async (tx) => {
-      const target = await this.resets.replace(tx, email, secrets);
+      const { codesPerHour } = this.config.recovery;
+      const sent = await this.requests.countCode(tx, keyOf(email), codesPerHour, this.ttlMs);
+      const target = sent ? await this.resets.replace(tx, email, secrets) : undefined;
+      const named = target
+        ? { email }
+        : this.audit.identifierMetadata(emailIdentifier(email), false);
       await this.audit.record(
         {
           type: 'password.reset_requested',
           userId: target?.user_id ?? null,
           actorId: null,
           client,
-          metadata: { email },
+          metadata: sent ? named : { ...named, capped: true, codesPerHour },
         },
         tx,
       );
@@ -84,8 +97,10 @@ export class RecoveryService {
   }
 
   /**
-   * Trades a correct code for a reset token. Wrong codes are counted under a row lock;
-   * after OTP_MAX_ATTEMPTS of them the code is dead, even the right one.
+   * Trades a correct code for a reset token. Wrong codes are counted per normalized email
+   * (`recovery_requests`, under a row lock), for unknown emails exactly as for real ones:
+   * after OTP_MAX_ATTEMPTS of them since the latest forgot-password the code is dead, even
+   * the right one, and the answers never tell whether an account exists.
    */
   async verifyCode(email: string, code: string): Promise<IssuedResetToken> {
     const outcome = await this.resets.transaction((tx) => this.checkCode(tx, email, code));
@@ -104,18 +119,24 @@ export class RecoveryService {
    * rolled back with the error.
    */
   private async checkCode(tx: EntityManager, email: string, code: string): Promise<CodeCheck> {
-    const reset = await this.resets.lockLive(tx, email);
-    if (!reset?.code_hmac) {
+    const key = keyOf(email);
+    const request = await this.requests.lockLive(tx, key);
+    if (!request) {
       this.codes.hash(code, Buffer.alloc(32)); // the same work as a real check
       return { kind: 'wrong' };
     }
-    if (reset.code_attempts >= this.config.recovery.otpMaxAttempts) return { kind: 'exhausted' };
-    if (!this.codes.matches(code, reset.link_token_hash, reset.code_hmac)) {
-      await this.resets.countWrongCode(tx, reset.user_id);
+    if (request.code_attempts >= this.config.recovery.otpMaxAttempts) return { kind: 'exhausted' };
+    const reset = await this.resets.lockLive(tx, email);
+    const matches = reset?.code_hmac
+      ? this.codes.matches(code, reset.link_token_hash, reset.code_hmac)
+      : (this.codes.hash(code, Buffer.alloc(32)), false);
+    if (!reset || !matches) {
+      await this.requests.countWrongCode(tx, key);
       return { kind: 'wrong' };
     }
     const resetToken = newToken();
     await this.resets.issueResetToken(tx, reset.user_id, hashToken(resetToken), this.ttlMs);
+    await this.requests.endCode(tx, key);
     return { kind: 'accepted', resetToken };
   }
 
@@ -161,4 +182,9 @@ export class RecoveryService {
   private get ttlMs(): number {
     return this.config.recovery.tokenTtlMs;
   }
+}
+
+/** The recovery counters' key: the login backoff's hash of the normalized email. */
+function keyOf(email: string): Buffer {
+  return identifierHash(emailIdentifier(email));
 }

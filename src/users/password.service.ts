@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import argon2, { type HashOptions } from 'argon2';
 import { AppConfig } from '../config/app-config.js';
+import { hashedForm } from './password-text.js';
 
 /**
  * argon2id hashing (OWASP parameters by default: m=19456 KiB, t=2, p=1). The work runs on
@@ -25,11 +26,23 @@ export class PasswordService {
     this.limit = concurrency;
   }
 
+  /** Hashes the password as typed, after NFC (`password-text.ts`). */
   hash(password: string): Promise<string> {
-    return this.inTurn(() => argon2.hash(password, this.options));
+    return this.inTurn(() => argon2.hash(hashedForm(password), this.options));
   }
 
+  /**
+   * Verifies the NFC form; when the password as typed is not NFC, also the raw form, so
+   * that a hash made before passwords were normalized (of an NFD-typed password) still
+   * matches (README, "Security"). Only such input pays a second verify.
+   */
   async verify(hash: string, password: string): Promise<boolean> {
+    const normalized = hashedForm(password);
+    if (await this.verifyExactly(hash, normalized)) return true;
+    return normalized !== password && this.verifyExactly(hash, password);
+  }
+
+  private async verifyExactly(hash: string, password: string): Promise<boolean> {
     try {
       return await this.inTurn(() => argon2.verify(hash, password));
     } catch {

@@ -6,6 +6,7 @@ import { ErrorCode } from '../common/errors/error-code.js';
 import { Sql } from '../database/sql.js';
 import type { User } from './entities/user.entity.js';
 import type { Role } from './entities/role.js';
+import { normalizeEmail, normalizeUsername } from './normalize.js';
 import { USER_COLUMNS, toUser, type UserRow } from './user-row.js';
 import {
   orderByClause,
@@ -76,9 +77,11 @@ export class UsersRepository {
     value: string,
     manager?: EntityManager,
   ): Promise<User | undefined> {
+    // The same normalizer as the DTOs and the rate-limit keys (idempotent on their output).
+    const key = by === 'email' ? normalizeEmail(value) : normalizeUsername(value);
     const rows: UserRow[] = manager
-      ? await manager.query(FIND_BY_LOGIN[by], [value])
-      : (await this.sql.query<UserRow>(FIND_BY_LOGIN[by], [value])).rows;
+      ? await manager.query(FIND_BY_LOGIN[by], [key])
+      : (await this.sql.query<UserRow>(FIND_BY_LOGIN[by], [key])).rows;
     return rows[0] ? toUser(rows[0]) : undefined;
   }
 
@@ -89,8 +92,8 @@ export class UsersRepository {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          RETURNING ${USER_COLUMNS('u')}`,
         [
-          user.email,
-          user.username,
+          normalizeEmail(user.email),
+          user.username === null ? null : normalizeUsername(user.username),
           user.passwordHash,
           user.firstName,
           user.lastName,
@@ -151,7 +154,13 @@ export class UsersRepository {
     const assignments = Object.entries(changes)
       .filter(([, value]) => value !== undefined)
       .map(([key, value]) => {
-        params.push(value);
+        params.push(
+          key === 'email' && typeof value === 'string'
+            ? normalizeEmail(value)
+            : key === 'username' && typeof value === 'string'
+              ? normalizeUsername(value)
+              : value,
+        );
         return `${UPDATABLE_COLUMNS[key as keyof UserChanges]} = $${params.length}`;
       });
     try {

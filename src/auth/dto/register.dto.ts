@@ -1,13 +1,15 @@
 import { Transform } from 'class-transformer';
 import { IsNewPassword } from '../../users/dto/password.validator.js';
-import { IsEmail, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { trimmed, lowerTrimmed } from '../../common/http/transforms.js';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { trimmed } from '../../common/http/transforms.js';
+import { IsAccountEmail, IsAccountUsername } from '../../users/dto/identifier.validator.js';
 
 export class RegisterDto {
-  /** Trimmed and lower-cased before it is stored. @example "ada@example.com" */
-  @Transform(lowerTrimmed)
-  @IsEmail({}, { message: 'email must be an email' })
-  @MaxLength(254)
+  /**
+   * Normalized before it is stored (trimmed, fullwidth forms mapped, lower-cased, NFC);
+   * control, invisible and space characters inside it are refused. @example "ada@example.com"
+   */
+  @IsAccountEmail()
   email: string;
 
   /**
@@ -18,11 +20,12 @@ export class RegisterDto {
   @IsNewPassword()
   password: string;
 
-  /** 3–32 of `a-z 0-9 _ . -`, compared case-insensitively and stored lower-cased. @example "ada" */
+  /**
+   * 3–32 of `a-z 0-9 _ . -` once normalized like the email, so compared case-insensitively
+   * and stored lower-cased. @example "ada"
+   */
   @IsOptional()
-  @Transform(lowerTrimmed)
-  @IsString()
-  @Matches(/^[a-z0-9_.-]{3,32}$/, { message: 'username must be 3 to 32 of a-z, 0-9, _, . and -' })
+  @IsAccountUsername()
   username?: string;
 
   /** @example "Ada" */

@@ -1,8 +1,14 @@
 import type { TransformFnParams } from 'class-transformer';
+import { normalizeEmail, normalizeUsername } from '../../users/normalize.js';
 
 /** class-transformer helpers: trim strings (and lower-case) before validation, leave the rest. */
 export const trimmed = ({ value }: TransformFnParams): unknown =>
   typeof value === 'string' ? value.trim() : value;
 
-export const lowerTrimmed = ({ value }: TransformFnParams): unknown =>
-  typeof value === 'string' ? value.trim().toLowerCase() : value;
+/** An email field: the identifier normalizer of `users/normalize.ts`, nothing else. */
+export const emailTransform = ({ value }: TransformFnParams): unknown =>
+  typeof value === 'string' ? normalizeEmail(value) : value;
+
+/** A username field: the identifier normalizer of `users/normalize.ts`, nothing else. */
+export const usernameTransform = ({ value }: TransformFnParams): unknown =>
+  typeof value === 'string' ? normalizeUsername(value) : value;

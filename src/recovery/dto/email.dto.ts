@@ -1,12 +1,11 @@
-import { Transform } from 'class-transformer';
-import { IsEmail, MaxLength } from 'class-validator';
-import { lowerTrimmed } from '../../common/http/transforms.js';
+import { IsAccountEmail } from '../../users/dto/identifier.validator.js';
 
 /** A request about an account identified by its email (forgot-password, resend-verification). */
 export class EmailDto {
-  /** Trimmed and lower-cased before it is compared. @example "ada@example.com" */
-  @Transform(lowerTrimmed)
-  @IsEmail({}, { message: 'email must be an email' })
-  @MaxLength(254)
+  /**
+   * Normalized like every email (trimmed, fullwidth forms mapped, lower-cased, NFC) before
+   * it is compared. @example "ada@example.com"
+   */
+  @IsAccountEmail()
   email: string;
 }
