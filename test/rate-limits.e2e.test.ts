@@ -221,9 +221,11 @@ describe('rate limits per account', () => {
           route,
           scope: 'account',
           limit: ACCOUNT_LIMIT,
-          identifier: email.toLowerCase(),
+          // No account has this email: only a keyed hash of it (issue 13, item 12).
+          identifierHmac: expect.stringMatching(/^hmac-sha256:[0-9a-f]{32}$/),
         },
       });
+      expect(event.metadata).not.toHaveProperty('identifier');
     },
   );
 
