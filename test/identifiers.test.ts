@@ -70,7 +70,13 @@ const NOT_AN_EMAIL: [string, string][] = [
   ['empty', ''],
 ];
 
-const EMAIL_ROUTES = ['register', 'forgotPassword', 'verifyOtp', 'resendVerification', 'login'] as const;
+const EMAIL_ROUTES = [
+  'register',
+  'forgotPassword',
+  'verifyOtp',
+  'resendVerification',
+  'login',
+] as const;
 
 describe('emails', () => {
   const expected = identifierKey(emailIdentifier(EMAIL));

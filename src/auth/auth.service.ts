@@ -17,6 +17,7 @@ import { EmailVerificationService } from '../recovery/email-verification.service
 import { SessionsService, newSession } from '../sessions/sessions.service.js';
 import type { User } from '../users/entities/user.entity.js';
 import { PasswordPolicy } from '../users/password-policy.js';
+import { hashedForm } from '../users/password-text.js';
 import { PasswordService } from '../users/password.service.js';
 import { UsersRepository } from '../users/users.repository.js';
 import type { ChangePasswordDto } from './dto/change-password.dto.js';
@@ -110,9 +111,12 @@ export class AuthService {
       await this.loginFailed(client, reason, identifier, user);
       throw new AppError(user.active ? ErrorCode.EMAIL_NOT_VERIFIED : ErrorCode.ACCOUNT_DISABLED);
     }
-    const rehash = this.passwords.needsRehash(user.passwordHash)
-      ? await this.passwords.hash(dto.password)
-      : undefined;
+    // A password typed in another form than NFC may have matched a hash of that raw form,
+    // made before passwords were normalized: rehashed (as NFC), it needs no fallback again.
+    const rehash =
+      this.passwords.needsRehash(user.passwordHash) || dto.password !== hashedForm(dto.password)
+        ? await this.passwords.hash(dto.password)
+        : undefined;
     const { sessionId, refreshToken, refreshTokenHash } = newSession();
     const { refreshTokenTtlMs, maxAgeMs } = this.config.session;
     // The session, its refresh token, lastLoginAt, the backoff and the event: one statement.

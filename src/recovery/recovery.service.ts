@@ -79,7 +79,7 @@ export class RecoveryService {
           userId: target?.user_id ?? null,
           actorId: null,
           client,
-          metadata: sent ? named : { ...named, capped: true, codesPerHour },
+          metadata: sent ? named : { ...named, capped: true, perHour: codesPerHour },
         },
         tx,
       );
