@@ -70,16 +70,13 @@ export class RecoveryService {
       const { codesPerHour } = this.config.recovery;
       const sent = await this.requests.countCode(tx, keyOf(email), codesPerHour, this.ttlMs);
       const target = sent ? await this.resets.replace(tx, email, secrets) : undefined;
-      const named = target
-        ? { email }
-        : this.audit.identifierMetadata(emailIdentifier(email), false);
       await this.audit.record(
         {
           type: 'password.reset_requested',
           userId: target?.user_id ?? null,
           actorId: null,
           client,
-          metadata: sent ? named : { ...named, capped: true, perHour: codesPerHour },
+          metadata: sent ? { email } : { email, capped: true, perHour: codesPerHour },
         },
         tx,
       );
