@@ -22,6 +22,11 @@ export function accountOf(route: RateLimitedRoute, body: unknown): LoginIdentifi
       return isText(email) ? emailIdentifier(email) : undefined;
     case 'refresh':
     case 'verifyEmail':
+    // Keyed by the caller or the token instead (see rate-limit-subject.ts).
+    case 'changePassword':
+    case 'deleteAccount':
+    case 'resetPassword':
+    case 'adminPassword':
       return undefined;
   }
 }
