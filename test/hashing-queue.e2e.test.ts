@@ -37,7 +37,8 @@ describe('a burst against a full hashing line', () => {
       switch (i % 4) {
         case 0:
           requests.push({
-            send: () => server.api.post('/api/auth/login', { email: u.email, password: u.password }),
+            send: () =>
+              server.api.post('/api/auth/login', { email: u.email, password: u.password }),
             ok: [200],
           });
           break;
@@ -85,7 +86,10 @@ describe('a burst against a full hashing line', () => {
 
     // Drained: the next requests get their normal answers.
     const u = users[0];
-    const again = await server.api.post('/api/auth/login', { email: u.email, password: u.password });
+    const again = await server.api.post('/api/auth/login', {
+      email: u.email,
+      password: u.password,
+    });
     expect(again.status, describeResponse(again)).toBe(200);
     const unknown = await server.api.post('/api/auth/login', {
       email: `nobody-${randomUUID()}@example.com`,

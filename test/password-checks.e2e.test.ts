@@ -133,10 +133,7 @@ describe('current-password checks under the login backoff', () => {
 
 describe('per-user and per-token limits on the hashing routes', () => {
   it('change-password: per user, not per IP', async () => {
-    const [a, b] = await Promise.all([
-      registerAndLogin(limits.api),
-      registerAndLogin(limits.api),
-    ]);
+    const [a, b] = await Promise.all([registerAndLogin(limits.api), registerAndLogin(limits.api)]);
     for (let i = 0; i < 2; i++) {
       expectProblem(await changePassword(limits, a.accessToken, 'wrong'), 400);
     }
