@@ -180,7 +180,7 @@ export class AuthController {
     operationId: 'changePassword',
     summary: 'Change the password',
     description:
-      'Checks `currentPassword` under the login backoff of the account\'s email (a wrong one counts as a failed login by that email; once locked, even the right one gets 429 with `Retry-After` until the lock ends; a right one clears the counter). Rate limited per IP (`RATE_LIMIT_CHANGE_PASSWORD_IP`) and per user (`RATE_LIMIT_CHANGE_PASSWORD_ACCOUNT`).',
+      "Checks `currentPassword` under the login backoff of the account's email (a wrong one counts as a failed login by that email; once locked, even the right one gets 429 with `Retry-After` until the lock ends; a right one clears the counter). Rate limited per IP (`RATE_LIMIT_CHANGE_PASSWORD_IP`) and per user (`RATE_LIMIT_CHANGE_PASSWORD_ACCOUNT`).",
   })
   @ApiProblems(
     ErrorCode.VALIDATION_FAILED,

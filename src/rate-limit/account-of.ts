@@ -22,8 +22,7 @@ export function accountOf(route: RateLimitedRoute, body: unknown): LoginIdentifi
       return isText(email) ? emailIdentifier(email) : undefined;
     case 'refresh':
     case 'verifyEmail':
-    // Keyed by the caller or the token instead (see rate-limit-subject.ts).
-    case 'changePassword':
+    case 'changePassword': // these four are keyed by the caller or the token (rate-limit-subject.ts)
     case 'deleteAccount':
     case 'resetPassword':
     case 'adminPassword':

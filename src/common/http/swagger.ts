@@ -148,7 +148,9 @@ function sortResponses(
     const response = responses[status];
     response.headers = {
       [REQUEST_ID_HEADER]: { $ref: `#/components/headers/${REQUEST_ID_HEADER}` },
-      ...(RETRY_AFTER_STATUSES.includes(status) ? { 'Retry-After': { $ref: '#/components/headers/Retry-After' } } : {}),
+      ...(RETRY_AFTER_STATUSES.includes(status)
+        ? { 'Retry-After': { $ref: '#/components/headers/Retry-After' } }
+        : {}),
       ...response.headers,
     };
     out[status] = response;
