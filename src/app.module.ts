@@ -12,6 +12,7 @@ import { MailModule } from './mail/mail.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { RecoveryModule } from './recovery/recovery.module.js';
+import { RetentionModule } from './retention/retention.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { UsersModule } from './users/users.module.js';
 
@@ -35,6 +36,7 @@ export class AppModule {
         MailModule,
         RecoveryModule,
         HealthModule,
+        RetentionModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
     };

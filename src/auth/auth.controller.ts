@@ -45,6 +45,7 @@ export class AuthController {
     ErrorCode.EMAIL_TAKEN,
     ErrorCode.USERNAME_TAKEN,
     ErrorCode.RATE_LIMITED,
+    ErrorCode.SERVICE_UNAVAILABLE,
   )
   async register(@Body() dto: RegisterDto, @Client() client: ClientInfo): Promise<RegisteredDto> {
     return { user: UserDto.from(await this.auth.register(dto, client)) };
@@ -77,6 +78,7 @@ export class AuthController {
     ErrorCode.ACCOUNT_DISABLED,
     ErrorCode.EMAIL_NOT_VERIFIED,
     ErrorCode.RATE_LIMITED,
+    ErrorCode.SERVICE_UNAVAILABLE,
   )
   async login(
     @Body() dto: LoginDto,
@@ -160,17 +162,34 @@ export class AuthController {
     return UserDto.from(principal.user);
   }
 
-  /** Changes the password after checking the current one; every other session is revoked. */
+  /**
+   * Changes the password after checking the current one; every other session is revoked.
+   * The check of `currentPassword` is under the login backoff of the account's email: a
+   * wrong one counts as a failed login by that email, and after `LOGIN_BACKOFF_THRESHOLD`
+   * (5) consecutive failures (logins and current-password checks together) the check is
+   * refused with 429 and `Retry-After`, even with the right password, until the lock ends;
+   * a right one clears the counter, as a successful login does. Rate limited per IP
+   * (`RATE_LIMIT_CHANGE_PASSWORD_IP`, 30 per 15 minutes) and per user
+   * (`RATE_LIMIT_CHANGE_PASSWORD_ACCOUNT`, 10 per 15 minutes).
+   */
+  @RateLimit('changePassword')
   @Post('change-password')
   @HttpCode(204)
   @ApiBearerAuth()
-  @ApiOperation({ operationId: 'changePassword', summary: 'Change the password' })
+  @ApiOperation({
+    operationId: 'changePassword',
+    summary: 'Change the password',
+    description:
+      "Checks `currentPassword` under the login backoff of the account's email (a wrong one counts as a failed login by that email; once locked, even the right one gets 429 with `Retry-After` until the lock ends; a right one clears the counter). Rate limited per IP (`RATE_LIMIT_CHANGE_PASSWORD_IP`) and per user (`RATE_LIMIT_CHANGE_PASSWORD_ACCOUNT`).",
+  })
   @ApiProblems(
     ErrorCode.VALIDATION_FAILED,
     ErrorCode.INVALID_CURRENT_PASSWORD,
     ErrorCode.PASSWORD_MISMATCH,
     ErrorCode.WEAK_PASSWORD,
     ErrorCode.UNAUTHORIZED,
+    ErrorCode.RATE_LIMITED,
+    ErrorCode.SERVICE_UNAVAILABLE,
   )
   async changePassword(
     @Body() dto: ChangePasswordDto,

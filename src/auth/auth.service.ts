@@ -231,7 +231,10 @@ export class AuthService {
       ]);
     }
     const { user } = principal;
-    if (!(await this.passwords.verify(user.passwordHash, dto.currentPassword))) {
+    const valid = await this.backoff.checkCurrentPassword(user, () =>
+      this.passwords.verify(user.passwordHash, dto.currentPassword),
+    );
+    if (!valid) {
       throw new AppError(ErrorCode.INVALID_CURRENT_PASSWORD, undefined, [
         { field: 'currentPassword', message: 'currentPassword is wrong' },
       ]);

@@ -90,6 +90,11 @@ export class AppConfig {
      * takes every pool thread from file and DNS work.
      */
     readonly concurrency: number;
+    /**
+     * Hashes that may wait for a slot; one more is refused at once with 503 and
+     * `Retry-After` (ARGON2_MAX_QUEUE, by default 32 per slot and at least 64).
+     */
+    readonly maxQueue: number;
   };
   readonly bodyLimit!: number;
   readonly shutdownTimeoutMs!: number;
@@ -98,6 +103,18 @@ export class AppConfig {
   readonly threadPoolNiceness!: number;
   /** Serve the sign-in, sign-up, recovery, account and admin pages (`/login`, ...). */
   readonly hostedPages!: boolean;
+  /** The scheduled cleanup of old rows (see `src/retention/`). */
+  readonly retention!: {
+    /** Audit events older than this are deleted. */
+    readonly auditMs: number;
+    /**
+     * Ended sessions (with their refresh tokens), expired or used recovery and
+     * verification rows, and sent or abandoned outbox messages are kept this long.
+     */
+    readonly expiredMs: number;
+    /** How often each instance runs the cleanup. */
+    readonly intervalMs: number;
+  };
 }
 
 /** The routes with rate limits (see `RATE_LIMIT_*`). */
@@ -109,6 +126,10 @@ export const RATE_LIMITED_ROUTES = [
   'verifyOtp',
   'resendVerification',
   'verifyEmail',
+  'changePassword',
+  'deleteAccount',
+  'resetPassword',
+  'adminPassword',
 ] as const;
 export type RateLimitedRoute = (typeof RATE_LIMITED_ROUTES)[number];
 
@@ -130,6 +151,23 @@ function argon2Concurrency(configured: number, threadPoolSize: string | undefine
   const pool = Number(threadPoolSize) > 0 ? Math.floor(Number(threadPoolSize)) : 4;
   const wanted = configured > 0 ? configured : availableParallelism();
   return Math.max(1, Math.min(wanted, pool - 1));
+}
+
+/** Waiting hashes allowed per running one when ARGON2_MAX_QUEUE is 0 (the default). */
+export const ARGON2_QUEUE_PER_SLOT = 32;
+export const ARGON2_MIN_DEFAULT_QUEUE = 64;
+
+function argon2Settings(env: ParsedEnv, threadPoolSize: string | undefined): AppConfig['argon2'] {
+  const concurrency = argon2Concurrency(env.ARGON2_CONCURRENCY, threadPoolSize);
+  return {
+    memoryCost: env.ARGON2_MEMORY_COST,
+    timeCost: env.ARGON2_TIME_COST,
+    parallelism: env.ARGON2_PARALLELISM,
+    concurrency,
+    maxQueue:
+      env.ARGON2_MAX_QUEUE ||
+      Math.max(ARGON2_MIN_DEFAULT_QUEUE, ARGON2_QUEUE_PER_SLOT * concurrency),
+  };
 }
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -199,6 +237,22 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
           account: env.RATE_LIMIT_RESEND_VERIFICATION_ACCOUNT,
         },
         verifyEmail: { ip: env.RATE_LIMIT_VERIFY_EMAIL_IP, account: null },
+        changePassword: {
+          ip: env.RATE_LIMIT_CHANGE_PASSWORD_IP,
+          account: env.RATE_LIMIT_CHANGE_PASSWORD_ACCOUNT,
+        },
+        deleteAccount: {
+          ip: env.RATE_LIMIT_DELETE_ACCOUNT_IP,
+          account: env.RATE_LIMIT_DELETE_ACCOUNT_ACCOUNT,
+        },
+        resetPassword: {
+          ip: env.RATE_LIMIT_RESET_PASSWORD_IP,
+          account: env.RATE_LIMIT_RESET_PASSWORD_ACCOUNT,
+        },
+        adminPassword: {
+          ip: env.RATE_LIMIT_ADMIN_PASSWORD_IP,
+          account: env.RATE_LIMIT_ADMIN_PASSWORD_ACCOUNT,
+        },
       },
     },
     loginBackoff: {
@@ -209,17 +263,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       resetAfterMs: env.LOGIN_BACKOFF_RESET,
     },
     logLevel: env.LOG_LEVEL,
-    argon2: {
-      memoryCost: env.ARGON2_MEMORY_COST,
-      timeCost: env.ARGON2_TIME_COST,
-      parallelism: env.ARGON2_PARALLELISM,
-      concurrency: argon2Concurrency(env.ARGON2_CONCURRENCY, source.UV_THREADPOOL_SIZE),
-    },
+    argon2: argon2Settings(env, source.UV_THREADPOOL_SIZE),
     bodyLimit: env.BODY_LIMIT,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT,
     metricsEnabled: env.METRICS_ENABLED,
     threadPoolNiceness: env.THREADPOOL_NICENESS,
     hostedPages: env.HOSTED_PAGES,
+    retention: {
+      auditMs: env.AUDIT_RETENTION,
+      expiredMs: env.EXPIRED_RETENTION,
+      intervalMs: env.RETENTION_INTERVAL,
+    },
   };
   checkConsistency(config);
   checkProductionRules(config);

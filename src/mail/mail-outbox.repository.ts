@@ -102,14 +102,4 @@ export class MailOutboxRepository {
     );
     return Number(rows[0]?.count ?? 0);
   }
-
-  /** Forgets sent and abandoned messages queued more than `ageMs` ago; answers how many. */
-  async pruneFinished(ageMs: number): Promise<number> {
-    const [, count]: [unknown[], number] = await this.dataSource.query(
-      `DELETE FROM mail_outbox
-        WHERE status <> 'pending' AND created_at < now() - $1 * interval '1 millisecond'`,
-      [ageMs],
-    );
-    return count;
-  }
 }

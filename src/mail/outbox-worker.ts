@@ -17,9 +17,7 @@ export const SEND_TIMEOUT_MS = 60_000;
 const RETRY_BASE_MS = 2_000;
 const RETRY_MAX_MS = 600_000;
 const MAX_ATTEMPTS = 25;
-/** Sent and abandoned messages are kept a week, then pruned (checked hourly). */
-const KEEP_FINISHED_MS = 7 * 86_400_000;
-const PRUNE_EVERY_MS = 3_600_000;
+// Sent and abandoned messages are deleted by the retention cleanup (EXPIRED_RETENTION).
 
 type Outcome = 'idle' | 'sent' | 'failed';
 
@@ -36,7 +34,6 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private wakeRequested = false;
   private interruptSleep: (() => void) | undefined;
   private lastLoggedError: string | undefined;
-  private lastPrune = 0;
 
   constructor(
     private readonly repository: MailOutboxRepository,
@@ -89,7 +86,6 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private async step(): Promise<Outcome> {
     try {
       const outcome = await this.deliverNext();
-      await this.pruneNow();
       this.lastLoggedError = undefined;
       return outcome;
     } catch (error) {
@@ -127,12 +123,6 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const context = { outboxId: mail.id, attempts: mail.attempts, error: errorText(error) };
     if (giveUp) this.logger.error(context, 'Mail abandoned');
     else this.logger.warn({ ...context, retryInMs }, 'Mail delivery failed; will retry');
-  }
-
-  private async pruneNow(): Promise<void> {
-    if (Date.now() - this.lastPrune < PRUNE_EVERY_MS) return;
-    this.lastPrune = Date.now();
-    await this.repository.pruneFinished(KEEP_FINISHED_MS);
   }
 
   private sleep(ms: number): Promise<void> {

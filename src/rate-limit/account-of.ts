@@ -26,6 +26,10 @@ export function accountOf(route: RateLimitedRoute, body: unknown): LoginIdentifi
       return emailKey(email);
     case 'refresh':
     case 'verifyEmail':
+    case 'changePassword': // these four are keyed by the caller or the token (rate-limit-subject.ts)
+    case 'deleteAccount':
+    case 'resetPassword':
+    case 'adminPassword':
       return undefined;
   }
 }

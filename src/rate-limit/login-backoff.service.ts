@@ -1,8 +1,11 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { AppError } from '../common/errors/app-error.js';
+import { ErrorCode } from '../common/errors/error-code.js';
 import { AppConfig } from '../config/app-config.js';
 import { LoginBackoffRepository } from './login-backoff.repository.js';
 import {
+  emailIdentifier,
   identifierHash,
   identifierKey,
   identifiersOf,
@@ -72,6 +75,29 @@ export class LoginBackoff implements OnModuleInit, OnModuleDestroy {
       retryAfterSeconds,
       firstRefusal: this.refusals.isFirst(identifierKey(identifier), retryAfterSeconds * 1000),
     };
+  }
+
+  /**
+   * A check of the caller's current password (change-password, account deletion), under
+   * the same counter as a login by the account's email: a wrong password counts as a
+   * failed login, and a locked email is refused with 429 RATE_LIMITED and `Retry-After`
+   * before the password is looked at, even a right one. A right password clears the
+   * counter, as a successful login by that email does. Answers whether it was right.
+   */
+  async checkCurrentPassword(
+    user: { email: string },
+    check: () => Promise<boolean>,
+  ): Promise<boolean> {
+    const identifier = emailIdentifier(user.email);
+    const attempt = await this.begin(identifier);
+    if (!attempt.allowed) {
+      throw new AppError(ErrorCode.RATE_LIMITED, undefined, undefined, {
+        'retry-after': String(attempt.retryAfterSeconds),
+      });
+    }
+    const valid = await check();
+    if (valid) await this.succeeded(identifier);
+    return valid;
   }
 
   /** After a correct password: the identifier starts from zero again. */

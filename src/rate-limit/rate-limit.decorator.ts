@@ -1,13 +1,23 @@
-import { SetMetadata, type ExecutionContext } from '@nestjs/common';
+import { applyDecorators, SetMetadata, UseGuards, type ExecutionContext } from '@nestjs/common';
 import type { RateLimitedRoute } from '../config/app-config.js';
+import { isAuthenticatedRoute } from './rate-limit-subject.js';
+// A cycle (the guard reads this metadata), harmless: neither uses the other at load time.
+import { AuthenticatedRateLimitGuard } from './rate-limit.guard.js';
 
 export const RATE_LIMIT_ROUTE = 'rateLimit:route';
 
 /**
  * Puts a route under the `RATE_LIMIT_<ROUTE>_IP` / `_ACCOUNT` limits (see the rate-limit
- * guard). Routes without it are not limited.
+ * guard). Routes without it are not limited. On a route whose account is the caller (the
+ * authenticated user id: change-password, DELETE /users/me, the admin's password writes),
+ * the limits are checked by a route guard, which Nest runs after the global ones: after
+ * authentication, so the caller is known.
  */
-export const RateLimit = (route: RateLimitedRoute) => SetMetadata(RATE_LIMIT_ROUTE, route);
+export const RateLimit = (route: RateLimitedRoute) =>
+  applyDecorators(
+    SetMetadata(RATE_LIMIT_ROUTE, route),
+    ...(isAuthenticatedRoute(route) ? [UseGuards(AuthenticatedRateLimitGuard)] : []),
+  );
 
 export function rateLimitedRouteOf(context: ExecutionContext): RateLimitedRoute | undefined {
   return Reflect.getMetadata(RATE_LIMIT_ROUTE, context.getHandler()) as

@@ -10,6 +10,7 @@ import {
 } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
 import { AuditService } from '../audit/audit.service.js';
+import type { Principal } from '../auth/principal.js';
 import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { clientInfo } from '../common/http/client-info.js';
@@ -17,6 +18,8 @@ import { AppConfig, type RateLimitedRoute } from '../config/app-config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { accountOf } from './account-of.js';
+import { isAuthenticatedRoute } from './rate-limit-subject.js';
+// A cycle (the decorator names the route guard below), harmless: neither uses the other at load time.
 import { rateLimitedRouteOf } from './rate-limit.decorator.js';
 import { RefusalLog } from './refusal-log.js';
 import { parseRateLimitKey } from './throttler-options.js';
@@ -45,7 +48,15 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 
   protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
-    return Promise.resolve(!this.config.rateLimit.enabled || !rateLimitedRouteOf(context));
+    const route = rateLimitedRouteOf(context);
+    return Promise.resolve(
+      !this.config.rateLimit.enabled || !route || isAuthenticatedRoute(route) !== this.afterAuth,
+    );
+  }
+
+  /** True for the route guard that limits authenticated routes (see `RateLimit`). */
+  protected get afterAuth(): boolean {
+    return false;
   }
 
   protected override async throwThrottlingException(
@@ -80,12 +91,16 @@ export class RateLimitGuard extends ThrottlerGuard {
   ): Promise<void> {
     const client = clientInfo(request);
     const account = accountOf(route, request.body);
-    // The identifier itself only when it is an account's; a keyed hash of anything else.
-    const user = account
-      ? await this.moduleRef
-          .get(UsersRepository, { strict: false })
-          .findByLogin(account.kind, account.value)
-      : undefined;
+    // On an authenticated route the account is the caller; elsewhere the one the body
+    // names: the identifier itself only when it is an account's, a keyed hash of anything else.
+    const caller = (request as { user?: Principal }).user;
+    const user = caller
+      ? { id: caller.user.id }
+      : account
+        ? await this.moduleRef
+            .get(UsersRepository, { strict: false })
+            .findByLogin(account.kind, account.value)
+        : undefined;
     const named = account ? this.audit.identifierMetadata(account, user !== undefined) : {};
     await this.audit.record({
       type: 'rate_limit.exceeded',
@@ -110,5 +125,16 @@ export class RateLimitGuard extends ThrottlerGuard {
         metadata: { reason: 'rate_limited', ...named, retryAfterSeconds },
       });
     }
+  }
+}
+
+/**
+ * The same limits for routes whose account is the caller: used as a route guard (by
+ * `RateLimit`), which Nest runs after the global guards, so `request.user` is set.
+ */
+@Injectable()
+export class AuthenticatedRateLimitGuard extends RateLimitGuard {
+  protected override get afterAuth(): boolean {
+    return true;
   }
 }

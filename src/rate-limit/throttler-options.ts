@@ -3,8 +3,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import type { ThrottlerModuleOptions, ThrottlerOptions } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/app-config.js';
-import { accountOf } from './account-of.js';
-import { identifierKey } from './login-identifier.js';
+import { accountKeyOf, countsFor } from './rate-limit-subject.js';
 import { rateLimitedRouteOf } from './rate-limit.decorator.js';
 
 type Scope = 'ip' | 'account';
@@ -13,7 +12,8 @@ const SCOPES: readonly Scope[] = ['ip', 'account'];
 /**
  * Two throttlers per limited route: `ip` (the client IP, IPv6 by /64, honouring
  * TRUST_PROXY through Fastify's `request.ip`) and `account` (the normalized email or
- * username the body names, when it names one). A request must pass both, so one account
+ * username the body names, the authenticated caller, or the presented token: see
+ * `accountKeyOf`). A request must pass both, so one account
  * cannot be hammered from many IPs, nor many accounts from one IP. Once over a limit, a
  * key is refused for the rest of the window.
  */
@@ -23,19 +23,21 @@ export async function throttlerOptions(config: AppConfig): Promise<ThrottlerModu
     const route = rateLimitedRouteOf(context);
     return route ? routes[route][scope] : null;
   };
-  const body = (context: ExecutionContext) =>
-    context.switchToHttp().getRequest<FastifyRequest>().body;
+  const request = (context: ExecutionContext) =>
+    context.switchToHttp().getRequest<FastifyRequest>();
   const throttler = (scope: Scope): ThrottlerOptions => ({
     name: scope,
     limit: (context) => setting(context, scope)!.limit,
     ttl: (context) => setting(context, scope)!.windowMs,
     skipIf: (context) =>
       setting(context, scope) === null ||
-      (scope === 'account' && accountOf(rateLimitedRouteOf(context)!, body(context)) === undefined),
+      !countsFor(rateLimitedRouteOf(context)!, request(context)) ||
+      (scope === 'account' &&
+        accountKeyOf(rateLimitedRouteOf(context)!, request(context)) === undefined),
     ...(scope === 'account'
       ? {
-          getTracker: (request, context) =>
-            identifierKey(accountOf(rateLimitedRouteOf(context)!, request.body)!),
+          getTracker: (req, context) =>
+            accountKeyOf(rateLimitedRouteOf(context)!, req as FastifyRequest)!,
         }
       : {}),
   });

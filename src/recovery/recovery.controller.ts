@@ -64,16 +64,26 @@ export class RecoveryController {
    * Sets a new password with the link token or the `reset_token`. Every session of the
    * account is revoked, its email is marked verified and a "password changed" email is
    * sent. The token is used up, unless the password is refused (`WEAK_PASSWORD`). The login
-   * backoff of the account is cleared: a reset is the way out of a lock-out.
+   * backoff of the account is cleared: a reset is the way out of a lock-out. Rate limited
+   * per IP (`RATE_LIMIT_RESET_PASSWORD_IP`, 30 per 15 minutes) and per token
+   * (`RATE_LIMIT_RESET_PASSWORD_ACCOUNT`, 10 per 15 minutes): each try hashes a password.
    */
   @Public()
+  @RateLimit('resetPassword')
   @Post('reset-password')
   @HttpCode(204)
-  @ApiOperation({ operationId: 'resetPassword', summary: 'Set a new password with a reset token' })
+  @ApiOperation({
+    operationId: 'resetPassword',
+    summary: 'Set a new password with a reset token',
+    description:
+      'Rate limited per IP (`RATE_LIMIT_RESET_PASSWORD_IP`) and per presented token (`RATE_LIMIT_RESET_PASSWORD_ACCOUNT`): each try hashes a password.',
+  })
   @ApiProblems(
     ErrorCode.VALIDATION_FAILED,
     ErrorCode.INVALID_OR_EXPIRED_TOKEN,
     ErrorCode.WEAK_PASSWORD,
+    ErrorCode.RATE_LIMITED,
+    ErrorCode.SERVICE_UNAVAILABLE,
   )
   async resetPassword(@Body() dto: ResetPasswordDto, @Client() client: ClientInfo): Promise<void> {
     await this.recovery.resetPassword(dto.token, dto.newPassword, client);

@@ -7,6 +7,7 @@ import { ErrorCode } from '../common/errors/error-code.js';
 import { ApiProblems } from '../common/http/api-problems.decorator.js';
 import { ApiUuidParam, UuidParam } from '../common/http/api-uuid-param.decorator.js';
 import { Client, type ClientInfo } from '../common/http/client-info.js';
+import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { CreateUserDto } from './dto/create-user.dto.js';
 import { DeleteMeDto } from './dto/delete-me.dto.js';
 import { ListUsersQueryDto } from './dto/list-users-query.dto.js';
@@ -48,16 +49,27 @@ export class UsersController {
   /**
    * Deletes the caller's account and all its sessions after checking `password`; every
    * token of the account stops working at once. The last active admin cannot delete
-   * themselves (409 LAST_ADMIN).
+   * themselves (409 LAST_ADMIN). The password check is under the login backoff of the
+   * account's email, like change-password (429 with `Retry-After` once locked, even for the
+   * right password). Rate limited per IP (`RATE_LIMIT_DELETE_ACCOUNT_IP`, 30 per 15
+   * minutes) and per user (`RATE_LIMIT_DELETE_ACCOUNT_ACCOUNT`, 10 per 15 minutes).
    */
+  @RateLimit('deleteAccount')
   @Delete('me')
   @HttpCode(204)
-  @ApiOperation({ operationId: 'deleteMyAccount', summary: 'Delete my account' })
+  @ApiOperation({
+    operationId: 'deleteMyAccount',
+    summary: 'Delete my account',
+    description:
+      "Checks `password` under the login backoff of the account's email (a wrong one counts as a failed login by that email; once locked, even the right one gets 429 with `Retry-After`; a right one clears the counter). Rate limited per IP (`RATE_LIMIT_DELETE_ACCOUNT_IP`) and per user (`RATE_LIMIT_DELETE_ACCOUNT_ACCOUNT`).",
+  })
   @ApiProblems(
     ErrorCode.VALIDATION_FAILED,
     ErrorCode.INVALID_CURRENT_PASSWORD,
     ErrorCode.UNAUTHORIZED,
     ErrorCode.LAST_ADMIN,
+    ErrorCode.RATE_LIMITED,
+    ErrorCode.SERVICE_UNAVAILABLE,
   )
   async deleteMe(
     @CurrentUser() caller: Principal,
@@ -94,11 +106,20 @@ export class UsersController {
 
   /**
    * Creates an account; unlike registration, may set `role`, `active` and
-   * `emailVerified`, and sends no verification email.
+   * `emailVerified`, and sends no verification email. Rate limited, with the admin
+   * updates that set a password, per IP (`RATE_LIMIT_ADMIN_PASSWORD_IP`, 300 per 5 minutes)
+   * and per admin (`RATE_LIMIT_ADMIN_PASSWORD_ACCOUNT`, 100 per 5 minutes): each hashes a
+   * password.
    */
+  @RateLimit('adminPassword')
   @Post()
   @Roles('ADMIN')
-  @ApiOperation({ operationId: 'createUser', summary: 'Create a user (admin)' })
+  @ApiOperation({
+    operationId: 'createUser',
+    summary: 'Create a user (admin)',
+    description:
+      'Unlike registration, may set `role`, `active` and `emailVerified`, and sends no verification email. Each call hashes a password: rate limited, together with the updates that set one, per IP (`RATE_LIMIT_ADMIN_PASSWORD_IP`) and per admin (`RATE_LIMIT_ADMIN_PASSWORD_ACCOUNT`).',
+  })
   @ApiProblems(
     ErrorCode.VALIDATION_FAILED,
     ErrorCode.WEAK_PASSWORD,
@@ -106,6 +127,8 @@ export class UsersController {
     ErrorCode.FORBIDDEN,
     ErrorCode.EMAIL_TAKEN,
     ErrorCode.USERNAME_TAKEN,
+    ErrorCode.RATE_LIMITED,
+    ErrorCode.SERVICE_UNAVAILABLE,
   )
   async create(
     @Body() dto: CreateUserDto,
@@ -133,15 +156,18 @@ export class UsersController {
    * Changes a user. Deactivating them, changing their role or setting their password
    * revokes all their sessions (their access tokens fail on the next request). A new
    * `email` is unverified unless `emailVerified` is sent too. No change may leave zero
-   * active admins (409 LAST_ADMIN).
+   * active admins (409 LAST_ADMIN). A new email discards the pending password reset and
+   * verification link of the old one. An update that sets `password` counts for the
+   * `RATE_LIMIT_ADMIN_PASSWORD_*` limits (see createUser); others are not limited.
    */
+  @RateLimit('adminPassword')
   @Patch(':id')
   @Roles('ADMIN')
   @ApiOperation({
     operationId: 'updateUser',
     summary: 'Update a user (admin)',
     description:
-      "Deactivation, a role change or a new password revokes all the user's sessions. A new `email` is unverified unless `emailVerified` is sent. `username`, `firstName`, `lastName` accept null to clear. No change may leave zero active admins (409 LAST_ADMIN).",
+      "Deactivation, a role change or a new password revokes all the user's sessions. A new `email` is unverified unless `emailVerified` is sent, and discards the password reset (link and code) and the verification link sent to the old address. `username`, `firstName`, `lastName` accept null to clear. No change may leave zero active admins (409 LAST_ADMIN). An update that sets `password` is rate limited with createUser (`RATE_LIMIT_ADMIN_PASSWORD_IP` / `_ACCOUNT`).",
   })
   @ApiUuidParam('id', 'The user id.')
   @ApiProblems(
@@ -153,6 +179,8 @@ export class UsersController {
     ErrorCode.EMAIL_TAKEN,
     ErrorCode.USERNAME_TAKEN,
     ErrorCode.LAST_ADMIN,
+    ErrorCode.RATE_LIMITED,
+    ErrorCode.SERVICE_UNAVAILABLE,
   )
   async update(
     @UuidParam('id') id: string,

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { AdminBootstrap } from './admin-bootstrap.js';
 import { PasswordPolicy } from './password-policy.js';
@@ -9,7 +10,7 @@ import { UsersService } from './users.service.js';
 
 /** Accounts: the users table, password hashing, self-service and admin routes, the bootstrap admin. */
 @Module({
-  imports: [SessionsModule],
+  imports: [SessionsModule, RateLimitModule],
   controllers: [UsersController],
   providers: [UsersRepository, PasswordService, PasswordPolicy, UsersService, AdminBootstrap],
   exports: [UsersRepository, PasswordService, PasswordPolicy, UsersService],

@@ -4,6 +4,7 @@ import type { Principal } from '../auth/principal.js';
 import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import type { ClientInfo } from '../common/http/client-info.js';
+import { LoginBackoff } from '../rate-limit/login-backoff.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import type { CreateUserDto } from './dto/create-user.dto.js';
 import type { ListUsersQueryDto } from './dto/list-users-query.dto.js';
@@ -41,6 +42,7 @@ export class UsersService {
     private readonly passwords: PasswordService,
     private readonly policy: PasswordPolicy,
     private readonly audit: AuditService,
+    private readonly backoff: LoginBackoff,
   ) {}
 
   async get(id: string): Promise<User> {
@@ -152,9 +154,12 @@ export class UsersService {
     });
   }
 
-  /** Deletes the caller's account after checking their password. */
+  /** Deletes the caller's account after checking their password (under the login backoff). */
   async deleteMe(caller: Principal, password: string, client: ClientInfo): Promise<void> {
-    if (!(await this.passwords.verify(caller.user.passwordHash, password))) {
+    const valid = await this.backoff.checkCurrentPassword(caller.user, () =>
+      this.passwords.verify(caller.user.passwordHash, password),
+    );
+    if (!valid) {
       throw new AppError(ErrorCode.INVALID_CURRENT_PASSWORD, undefined, [
         { field: 'password', message: 'password is wrong' },
       ]);

@@ -84,7 +84,7 @@ export function mountSwagger(app: INestApplication): void {
 
 /**
  * Adds what holds for every operation (the `X-Request-Id` response header, `Retry-After` on
- * 429), declares the tags, and sorts keys.
+ * 429 and 503), declares the tags, and sorts keys.
  */
 function normalizeDocument(document: OpenAPIObject): OpenAPIObject {
   const components = document.components ?? {};
@@ -137,6 +137,9 @@ function normalizeDocument(document: OpenAPIObject): OpenAPIObject {
   };
 }
 
+/** Rate limits (429) and a full hashing queue (503) say when to come back. */
+const RETRY_AFTER_STATUSES = ['429', '503'];
+
 function sortResponses(
   responses: Record<string, { headers?: Record<string, unknown> }>,
 ): Record<string, { headers?: Record<string, unknown> }> {
@@ -145,7 +148,9 @@ function sortResponses(
     const response = responses[status];
     response.headers = {
       [REQUEST_ID_HEADER]: { $ref: `#/components/headers/${REQUEST_ID_HEADER}` },
-      ...(status === '429' ? { 'Retry-After': { $ref: '#/components/headers/Retry-After' } } : {}),
+      ...(RETRY_AFTER_STATUSES.includes(status)
+        ? { 'Retry-After': { $ref: '#/components/headers/Retry-After' } }
+        : {}),
       ...response.headers,
     };
     out[status] = response;
@@ -157,7 +162,9 @@ function retryAfterUsed(paths: OpenAPIObject['paths']): boolean {
   return Object.values(paths).some((item) =>
     Object.values(item as Record<string, { responses?: object }>).some(
       (operation) =>
-        typeof operation === 'object' && operation?.responses && '429' in operation.responses,
+        typeof operation === 'object' &&
+        operation?.responses &&
+        RETRY_AFTER_STATUSES.some((status) => status in operation.responses!),
     ),
   );
 }
