@@ -2,6 +2,7 @@ import { HttpException, HttpStatus } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import { AppError, type FieldError } from './app-error.js';
 import { DEFAULT_DETAIL, ERROR_STATUS, ErrorCode } from './error-code.js';
+import { UNAVAILABLE_RETRY_AFTER_S, unavailableReason } from './unavailable.js';
 
 /** An RFC 9457 problem document as this service sends it. */
 export interface Problem {
@@ -17,8 +18,10 @@ export interface Problem {
 export interface ProblemResponse {
   problem: Problem;
   headers: Record<string, string>;
-  /** The error was not expected (a bug or an outage) and deserves a log line with its stack. */
+  /** The error was not expected (a bug) and deserves a log line with its stack. */
   unexpected: boolean;
+  /** Set when a dependency is unavailable (see `unavailable.ts`): logged as one warning, no stack. */
+  unavailable?: string;
 }
 
 const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
@@ -42,6 +45,15 @@ const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
 export function toProblem(error: unknown, requestId: string | undefined): ProblemResponse {
   if (error instanceof AppError) {
     return build(error.code, error.detail, requestId, error.errors, error.headers);
+  }
+  const unavailable = unavailableReason(error);
+  if (unavailable !== undefined) {
+    return {
+      ...build(ErrorCode.SERVICE_UNAVAILABLE, undefined, requestId, undefined, {
+        'retry-after': String(UNAVAILABLE_RETRY_AFTER_S),
+      }),
+      unavailable,
+    };
   }
   const status = statusOf(error);
   const code =
