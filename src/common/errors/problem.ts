@@ -60,7 +60,12 @@ export function toProblem(error: unknown, requestId: string | undefined): Proble
     CODE_BY_STATUS[status] ?? (status >= 500 ? ErrorCode.INTERNAL : ErrorCode.VALIDATION_FAILED);
   if (status >= 500) {
     const unexpected = code === ErrorCode.INTERNAL;
-    return { ...build(code, undefined, requestId), unexpected };
+    // Every 503 (the readiness probe's included) tells the client when to come back.
+    const headers =
+      code === ErrorCode.SERVICE_UNAVAILABLE
+        ? { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_S) }
+        : undefined;
+    return { ...build(code, undefined, requestId, undefined, headers), unexpected };
   }
   return build(code, clientMessage(error, code), requestId);
 }
