@@ -71,9 +71,9 @@ async function call(
       retryAfter: res.headers.get('retry-after'),
     };
   } catch (error) {
-    const e = error as Error & { cause?: { code?: string } };
+    const e = error as Error & { cause?: { code?: string; message?: string } };
     const status =
-      e.name === 'TimeoutError' ? 'hang' : (e.cause?.code ?? e.cause?.toString() ?? e.message);
+      e.name === 'TimeoutError' ? 'hang' : (e.cause?.code ?? e.cause?.message ?? e.message);
     return {
       op,
       email,
