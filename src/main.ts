@@ -4,12 +4,16 @@ import { createApp } from './app.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/app-config.js';
 import { loadEnvFile } from './config/env-file.js';
 import { lowerHelperThreadPriority } from './common/runtime/thread-pool-priority.js';
+import type { ClosingAwareFastifyAdapter } from './common/http/shutdown-gate.js';
+import { DataDirInUseError } from './database/data-dir-lock.js';
 import type { EmbeddedPostgres } from './database/embedded-postgres.js';
 
 /**
  * Starts the service: configuration, then the embedded database when no DATABASE_URL is
- * set, then the app. SIGTERM/SIGINT stop accepting connections, let in-flight requests
- * finish (up to SHUTDOWN_TIMEOUT), close the database and exit 0.
+ * set, then the app. SIGTERM/SIGINT: readiness answers 503 at once while requests are
+ * still served for SHUTDOWN_DELAY (the load balancer's deregistration time); then the
+ * listener closes, in-flight requests and the outbox worker finish (up to
+ * SHUTDOWN_TIMEOUT), the database is closed and the process exits 0.
  */
 async function main(): Promise<void> {
   loadEnvFile();
@@ -32,6 +36,18 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    const adapter = app.getHttpAdapter() as unknown as ClosingAwareFastifyAdapter;
+    adapter.beginDrain();
+    if (config.shutdownDelayMs > 0) {
+      process.stdout.write(
+        JSON.stringify({
+          level: 30,
+          time: Date.now(),
+          msg: `${signal}: readiness now fails; serving for SHUTDOWN_DELAY (${config.shutdownDelayMs} ms), then draining`,
+        }) + '\n',
+      );
+      await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+    }
     const timer = setTimeout(() => {
       process.stderr.write(`Shutdown timed out after ${config.shutdownTimeoutMs} ms (${signal})\n`);
       process.exit(1);
@@ -51,11 +67,12 @@ async function startEmbedded(config: AppConfig): Promise<EmbeddedPostgres> {
   return startEmbeddedPostgres({
     dataDir: join(config.dataDir, 'pgdata'),
     port: config.database.embeddedPort,
+    idleInTransactionTimeoutMs: config.database.idleInTransactionTimeoutMs,
   });
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof DataDirInUseError) {
     process.stderr.write(`${error.message}\n`);
   } else {
     process.stderr.write(

@@ -1,12 +1,15 @@
 // Bare-machine defaults (embedded PGlite and a generated key under DATA_DIR) and fail-fast config.
 import { generateKeyPairSync } from 'node:crypto';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { login, registerAndLogin } from './support/fixtures.js';
 import { describeResponse } from './support/http.js';
 import {
   cleanup,
+  freePort,
   makeDataDir,
   startProcess,
   startServer,
@@ -58,6 +61,101 @@ describe('embedded mode (no DATABASE_URL)', () => {
     expect(before.status, describeResponse(before)).toBe(200);
     await second.stop();
   }, 150_000);
+});
+
+describe('embedded database protection', () => {
+  it('refuses a second process on the same DATA_DIR with one line, and starts again after a SIGKILL', async () => {
+    const dataDir = freshDir();
+    const env = { DATABASE_URL: undefined };
+    const first = await startServer({ dataDir, env });
+    const second = startProcess({
+      HOST: '127.0.0.1',
+      PORT: '0',
+      NODE_ENV: 'test',
+      DATA_DIR: dataDir,
+    });
+    const code = await waitForExit(second, 45_000);
+    expect(code, tail(second.logs)).toBe(1);
+    const lines = second.logs.filter((l) => l.includes('in use by another process'));
+    expect(lines, tail(second.logs)).toHaveLength(1);
+    expect(lines[0]).toContain(`pid ${first.child.pid}`);
+    expect(second.logs.filter((l) => /^\s+at /.test(l))).toEqual([]);
+    // The first one was not disturbed.
+    expect((await first.api.get('/health/ready')).status).toBe(200);
+
+    // A lock left by a killed process is stale: the next start takes it over.
+    first.kill();
+    expect(await first.stop()).toBeNull();
+    const third = await startServer({ dataDir, env });
+    expect((await third.api.get('/health/ready')).status).toBe(200);
+    expect(await third.stop(), tail(third.logs)).toBe(0);
+  }, 150_000);
+
+  it('asks every client for the generated password kept in DATA_DIR (0600), and ends a transaction left idle', async () => {
+    const dataDir = freshDir();
+    const pglitePort = await freePort();
+    const server = await startServer({
+      dataDir,
+      env: {
+        DATABASE_URL: undefined,
+        PGLITE_PORT: String(pglitePort),
+        DATABASE_IDLE_IN_TRANSACTION_TIMEOUT: '2s',
+      },
+    });
+    const passwordFile = join(dataDir, 'pgdata.password');
+    expect(statSync(passwordFile).mode & 0o777).toBe(0o600);
+    const password = readFileSync(passwordFile, 'utf8').trim();
+    expect(password.length).toBeGreaterThanOrEqual(24);
+    expect(server.logs.join('\n')).not.toContain(password);
+
+    const connect = async (pw: string | undefined) => {
+      const c = new pg.Client({
+        host: '127.0.0.1',
+        port: pglitePort,
+        user: 'postgres',
+        database: 'postgres',
+        password: pw,
+      });
+      c.on('error', () => undefined);
+      await c.connect();
+      return c;
+    };
+    // Any user, no password: refused (was: in, with every hash readable).
+    await expect(connect(undefined)).rejects.toThrow();
+    await expect(connect('postgres')).rejects.toMatchObject({ code: '28P01' });
+
+    // Even with the password, one idle BEGIN does not stall the service for good.
+    const u = await registerAndLogin(server.api);
+    const intruder = await connect(password);
+    await intruder.query('BEGIN');
+    await intruder.query('SELECT count(*) FROM users');
+    const res = await server.api.post('/api/auth/login', { email: u.email, password: u.password });
+    expect(res.status, describeResponse(res)).toBe(200);
+    await expect(intruder.query('SELECT 1')).rejects.toThrow();
+    await intruder.end().catch(() => undefined);
+    await server.stop();
+  }, 150_000);
+
+  it('refuses NODE_ENV=production without DATABASE_URL, in one line', async () => {
+    const { privateKey } = generateKeyPairSync('ec', {
+      namedCurve: 'P-256',
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    const proc = startProcess({
+      HOST: '127.0.0.1',
+      PORT: '0',
+      NODE_ENV: 'production',
+      DATA_DIR: freshDir(),
+      JWT_PRIVATE_KEY: privateKey,
+    });
+    expect(await waitForExit(proc, 45_000)).toBe(1);
+    const lines = proc.logs.filter((l) =>
+      l.includes('DATABASE_URL is required when NODE_ENV=production'),
+    );
+    expect(lines, tail(proc.logs)).toHaveLength(1);
+    expect(proc.logs.filter((l) => /^\s+at /.test(l))).toEqual([]);
+  }, 60_000);
 });
 
 describe('start-up configuration', () => {

@@ -63,21 +63,30 @@ describe('bootstrap admin', () => {
     await third.stop();
   }, 120_000);
 
-  it('is created exactly once by two servers starting together on one database', async () => {
-    const db = await database();
-    const email = uniqueEmail('twin');
-    const env = { ADMIN_EMAIL: email, ADMIN_PASSWORD };
-    const [a, b] = await Promise.all([
-      startServer({ database: db, env }),
-      startServer({ database: db, env }),
-    ]);
-    expect(await activeAdmins(a.api, email, ADMIN_PASSWORD)).toEqual([email]);
-    const rows = await db.query<{ n: string }>(
-      `SELECT count(*) AS n FROM users WHERE role = 'ADMIN'`,
-    );
-    expect(Number(rows[0].n)).toBe(1);
-    await Promise.all([a.stop(), b.stop()]);
-  }, 120_000);
+  // Several instances on one database need a real PostgreSQL: on PGlite (no DATABASE_URL)
+  // the test database is one backend behind a TCP bridge, where the advisory locks that
+  // serialize the migrations and the bootstrap are held by every connection at once. The
+  // embedded database is single-process by design, and a second process on one DATA_DIR
+  // is refused (embedded.e2e.test.ts); .ci/run runs this on PostgreSQL.
+  it.skipIf(!process.env.DATABASE_URL)(
+    'is created exactly once by two servers starting together on one database',
+    async () => {
+      const db = await database();
+      const email = uniqueEmail('twin');
+      const env = { ADMIN_EMAIL: email, ADMIN_PASSWORD };
+      const [a, b] = await Promise.all([
+        startServer({ database: db, env }),
+        startServer({ database: db, env }),
+      ]);
+      expect(await activeAdmins(a.api, email, ADMIN_PASSWORD)).toEqual([email]);
+      const rows = await db.query<{ n: string }>(
+        `SELECT count(*) AS n FROM users WHERE role = 'ADMIN'`,
+      );
+      expect(Number(rows[0].n)).toBe(1);
+      await Promise.all([a.stop(), b.stop()]);
+    },
+    120_000,
+  );
 
   it('promotes an existing account with that email and gives it ADMIN_PASSWORD', async () => {
     const db = await database();

@@ -23,6 +23,12 @@ export class AppConfig {
     /** Unset: the embedded PGlite database under `dataDir` is used. */
     readonly url: string | undefined;
     readonly poolSize: number;
+    /** Longest wait for a pooled connection, a new connection included. */
+    readonly connectTimeoutMs: number;
+    /** `statement_timeout`; the client gives up on a silent server one second later. */
+    readonly statementTimeoutMs: number;
+    /** A transaction idle longer than this is ended (PostgreSQL, and the embedded bridge). */
+    readonly idleInTransactionTimeoutMs: number;
     readonly embeddedPort: number;
     readonly migrationsRun: boolean;
   };
@@ -98,6 +104,8 @@ export class AppConfig {
   };
   readonly bodyLimit!: number;
   readonly shutdownTimeoutMs!: number;
+  /** After SIGTERM: readiness fails at once, requests are still served this long, then the drain. */
+  readonly shutdownDelayMs!: number;
   readonly metricsEnabled!: boolean;
   /** Nice value of libuv's thread pool (argon2) on Linux; 0 leaves it alone. */
   readonly threadPoolNiceness!: number;
@@ -192,6 +200,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     database: {
       url: env.DATABASE_URL,
       poolSize: env.DATABASE_POOL_SIZE,
+      connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT,
+      statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT,
+      idleInTransactionTimeoutMs: env.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT,
       embeddedPort: env.PGLITE_PORT,
       migrationsRun: env.MIGRATIONS_RUN,
     },
@@ -266,6 +277,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     argon2: argon2Settings(env, source.UV_THREADPOOL_SIZE),
     bodyLimit: env.BODY_LIMIT,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT,
+    shutdownDelayMs: env.SHUTDOWN_DELAY,
     metricsEnabled: env.METRICS_ENABLED,
     threadPoolNiceness: env.THREADPOOL_NICENESS,
     hostedPages: env.HOSTED_PAGES,
@@ -290,6 +302,11 @@ function checkConsistency(config: AppConfig): void {
 
 function checkProductionRules(config: AppConfig): void {
   if (!config.isProduction) return;
+  if (!config.database.url) {
+    throw new ConfigError(
+      'Invalid configuration: DATABASE_URL is required when NODE_ENV=production; the embedded PGlite database is for development and trials only (one process, no replication, no backups)',
+    );
+  }
   if (!config.jwt.privateKeyPem) {
     throw new ConfigError(
       'Invalid configuration: JWT_PRIVATE_KEY is required when NODE_ENV=production (a PEM-encoded EC P-256 private key); generated keys are for development only',

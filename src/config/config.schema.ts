@@ -7,12 +7,12 @@ const LONGEST_DURATION = { ms: 3650 * 86_400_000, text: '3650d' };
 /** Within what a Node.js timer can wait (2^31 - 1 ms, 24.8 days); longer ones fire at once. */
 const LONGEST_TIMER = { ms: 24 * 86_400_000, text: '24d' };
 
-const duration = (fallback: string, longest = LONGEST_DURATION) =>
+const duration = (fallback: string, longest = LONGEST_DURATION, allowZero = false) =>
   z
     .string()
     .default(fallback)
     .transform((text, ctx) => {
-      const ms = parseDuration(text);
+      const ms = allowZero && /^\s*0[smhd]?\s*$/.test(text) ? 0 : parseDuration(text);
       if (ms === undefined) {
         ctx.addIssue({
           code: 'custom',
@@ -195,6 +195,9 @@ export const envSchema = z.object({
   DATA_DIR: z.string().default('.data'),
   DATABASE_URL: url(['postgres:', 'postgresql:']),
   DATABASE_POOL_SIZE: integer(10, 1, 200),
+  DATABASE_CONNECT_TIMEOUT: duration('5s', LONGEST_TIMER),
+  DATABASE_STATEMENT_TIMEOUT: duration('10s', LONGEST_TIMER),
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT: duration('30s', LONGEST_TIMER),
   PGLITE_PORT: integer(0, 0, 65535),
   MIGRATIONS_RUN: boolean(true),
   REDIS_URL: url(['redis:', 'rediss:']),
@@ -259,6 +262,7 @@ export const envSchema = z.object({
   ARGON2_MAX_QUEUE: integer(0, 0, 1_000_000),
   BODY_LIMIT: integer(65_536, 1024, 10_485_760),
   SHUTDOWN_TIMEOUT: duration('10s', LONGEST_TIMER),
+  SHUTDOWN_DELAY: duration('0s', LONGEST_TIMER, true),
   METRICS_ENABLED: boolean(true),
   THREADPOOL_NICENESS: integer(19, 0, 19),
   HOSTED_PAGES: boolean(true),

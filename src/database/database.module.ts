@@ -19,7 +19,11 @@ export class DatabaseModule {
         TypeOrmModule.forRootAsync({
           inject: [AppConfig],
           useFactory: (config: AppConfig) =>
-            dataSourceOptions(databaseUrl, config.database.poolSize),
+            dataSourceOptions(databaseUrl, config.database.poolSize, {
+              connectTimeoutMs: config.database.connectTimeoutMs,
+              statementTimeoutMs: config.database.statementTimeoutMs,
+              idleInTransactionTimeoutMs: config.database.idleInTransactionTimeoutMs,
+            }),
         }),
       ],
       providers: [

@@ -1,5 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
+import { ScramServer } from './scram.js';
 
 /**
  * Serves one PGlite instance to many `pg` connections over TCP.
@@ -14,7 +15,19 @@ import type { PGlite } from '@electric-sql/pglite';
  * All connections share PGlite's one session, so the names of prepared statements are
  * made per connection here (`name` becomes `c<connection>_name`; the `pg` driver caches
  * them per connection) and deallocated when their connection closes.
+ *
+ * Protection (`options`): with a `password`, a client must prove it with SCRAM-SHA-256
+ * (as PostgreSQL's `scram-sha-256` authentication) before its start-up packet reaches
+ * PGlite. With `idleInTransactionTimeoutMs`, a connection that keeps a transaction open
+ * without sending anything for that long is closed (FATAL 25P03, as PostgreSQL's
+ * `idle_in_transaction_session_timeout`) and its transaction rolled back, so the other
+ * connections, which wait while a transaction is open, go on.
  */
+export interface PgliteTcpServerOptions {
+  password?: string;
+  idleInTransactionTimeoutMs?: number;
+}
+
 interface Unit {
   conn: number;
   socket: Socket;
@@ -30,8 +43,15 @@ export class PgliteTcpServer {
   /** The connection whose transaction is open, if any. */
   private owner: number | undefined;
   private nextId = 1;
+  private readonly scram: ScramServer | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly db: PGlite) {}
+  constructor(
+    private readonly db: PGlite,
+    private readonly options: PgliteTcpServerOptions = {},
+  ) {
+    this.scram = options.password === undefined ? undefined : new ScramServer(options.password);
+  }
 
   async start(host = '127.0.0.1', port = 0): Promise<number> {
     await this.db.waitReady;
@@ -47,6 +67,7 @@ export class PgliteTcpServer {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
+    this.disarmIdleTimer();
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
@@ -59,11 +80,15 @@ export class PgliteTcpServer {
     let group: Buffer[] = [];
     let chain = Promise.resolve();
     const prepared = new Set<string>();
+    /** The start-up packet, held until the client has authenticated. */
+    let startup: Buffer | undefined;
+    let auth = this.scram?.session();
 
     const submit = (bytes: Buffer) => {
       chain = chain.then(
         () =>
           new Promise<void>((done) => {
+            if (this.owner === conn) this.disarmIdleTimer();
             this.queue.push({ conn, socket, bytes: new Uint8Array(bytes), done });
             this.pump();
           }),
@@ -84,6 +109,10 @@ export class PgliteTcpServer {
             socket.write('N'); // no SSL, no GSS encryption
           } else if (code === 80877102) {
             // CancelRequest: nothing to cancel in PGlite.
+          } else if (auth) {
+            started = true;
+            startup = Buffer.from(packet);
+            socket.write(auth.begin());
           } else {
             started = true;
             submit(Buffer.from(packet));
@@ -99,6 +128,22 @@ export class PgliteTcpServer {
         if (type === 'X') {
           socket.end();
           return;
+        }
+        if (auth) {
+          // Only SASL responses until the proof is checked.
+          const step = type === 'p' ? auth.respond(message.subarray(5)) : undefined;
+          if (!step || step.failed) {
+            socket.end(authenticationFailed());
+            buffer = Buffer.alloc(0);
+            return;
+          }
+          socket.write(step.reply);
+          if (step.done) {
+            auth = undefined;
+            submit(startup!);
+            startup = undefined;
+          }
+          continue;
         }
         group.push(scopeStatementNames(message, `c${conn}_`, prepared));
         // Sync, simple Query and Flush end a unit of work the client waits an answer for.
@@ -117,6 +162,7 @@ export class PgliteTcpServer {
       // If it owned an open transaction and is idle, roll back now; if one of its units is
       // running, pump() rolls back when that unit ends.
       if (this.owner === conn && !this.running) {
+        this.disarmIdleTimer();
         this.running = true;
         void this.db
           .exec('ROLLBACK')
@@ -168,9 +214,49 @@ export class PgliteTcpServer {
       .finally(() => {
         this.running = false;
         item.done();
+        if (this.owner === item.conn) this.armIdleTimer(item.conn, socket);
         this.pump();
       });
   }
+
+  /** While `conn` holds a transaction open with nothing queued, count its idle time. */
+  private armIdleTimer(conn: number, socket: Socket): void {
+    this.disarmIdleTimer();
+    const limit = this.options.idleInTransactionTimeoutMs;
+    if (!limit) return;
+    if (this.queue.some((unit) => unit.conn === conn)) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.owner !== conn || this.running || this.queue.some((u) => u.conn === conn)) return;
+      // Closing it rolls its transaction back (see close() in accept()).
+      socket.end(
+        errorResponse('25P03', 'terminating connection due to idle-in-transaction timeout'),
+      );
+      socket.destroy();
+    }, limit);
+    this.idleTimer.unref();
+  }
+
+  private disarmIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+}
+
+/** A FATAL ErrorResponse message. */
+function errorResponse(sqlstate: string, text: string): Buffer {
+  const fields = Buffer.concat([
+    Buffer.from(`SFATAL\0VFATAL\0C${sqlstate}\0M${text}\0`, 'utf8'),
+    Buffer.from([0]),
+  ]);
+  const header = Buffer.alloc(5);
+  header.write('E', 0, 'latin1');
+  header.writeInt32BE(4 + fields.length, 1);
+  return Buffer.concat([header, fields]);
+}
+
+function authenticationFailed(): Buffer {
+  return errorResponse('28P01', 'password authentication failed');
 }
 
 /**

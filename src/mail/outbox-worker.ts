@@ -7,6 +7,7 @@ import {
 import { AppConfig } from '../config/app-config.js';
 import { MailMetrics } from './mail-metrics.js';
 import { MailOutboxRepository, type ClaimedMail } from './mail-outbox.repository.js';
+import { isUnavailable } from '../common/errors/unavailable.js';
 import { errorText, MailSender, PermanentMailError } from './mail-sender.js';
 
 /** How long a claim lasts: well above the send timeout, so a live sender never loses it. */
@@ -92,7 +93,9 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
       // The database is unreachable or the schema is missing: say so once, keep polling.
       const text = errorText(error);
       if (text !== this.lastLoggedError) {
-        this.logger.error({ error: text }, 'The mail outbox cannot be read');
+        if (isUnavailable(error))
+          this.logger.warn({ error: text }, 'The mail outbox cannot be read');
+        else this.logger.error({ error: text }, 'The mail outbox cannot be read');
         this.lastLoggedError = text;
       }
       return 'failed';

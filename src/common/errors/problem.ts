@@ -2,6 +2,7 @@ import { HttpException, HttpStatus } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import { AppError, type FieldError } from './app-error.js';
 import { DEFAULT_DETAIL, ERROR_STATUS, ErrorCode } from './error-code.js';
+import { UNAVAILABLE_RETRY_AFTER_S, unavailableReason } from './unavailable.js';
 
 /** An RFC 9457 problem document as this service sends it. */
 export interface Problem {
@@ -17,8 +18,10 @@ export interface Problem {
 export interface ProblemResponse {
   problem: Problem;
   headers: Record<string, string>;
-  /** The error was not expected (a bug or an outage) and deserves a log line with its stack. */
+  /** The error was not expected (a bug) and deserves a log line with its stack. */
   unexpected: boolean;
+  /** Set when a dependency is unavailable (see `unavailable.ts`): logged as one warning, no stack. */
+  unavailable?: string;
 }
 
 const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
@@ -43,12 +46,26 @@ export function toProblem(error: unknown, requestId: string | undefined): Proble
   if (error instanceof AppError) {
     return build(error.code, error.detail, requestId, error.errors, error.headers);
   }
+  const unavailable = unavailableReason(error);
+  if (unavailable !== undefined) {
+    return {
+      ...build(ErrorCode.SERVICE_UNAVAILABLE, undefined, requestId, undefined, {
+        'retry-after': String(UNAVAILABLE_RETRY_AFTER_S),
+      }),
+      unavailable,
+    };
+  }
   const status = statusOf(error);
   const code =
     CODE_BY_STATUS[status] ?? (status >= 500 ? ErrorCode.INTERNAL : ErrorCode.VALIDATION_FAILED);
   if (status >= 500) {
     const unexpected = code === ErrorCode.INTERNAL;
-    return { ...build(code, undefined, requestId), unexpected };
+    // Every 503 (the readiness probe's included) tells the client when to come back.
+    const headers =
+      code === ErrorCode.SERVICE_UNAVAILABLE
+        ? { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_S) }
+        : undefined;
+    return { ...build(code, undefined, requestId, undefined, headers), unexpected };
   }
   return build(code, clientMessage(error, code), requestId);
 }

@@ -9,8 +9,13 @@ export function sendProblem(
   reply: FastifyReply,
   logger: LoggerService,
 ): void {
-  const { problem, headers, unexpected } = toProblem(error, request.id);
-  if (unexpected) {
+  const { problem, headers, unexpected, unavailable } = toProblem(error, request.id);
+  if (unavailable !== undefined) {
+    logger.warn(
+      { requestId: request.id, route: request.routeOptions.url, reason: unavailable },
+      'Service unavailable: a dependency cannot be reached',
+    );
+  } else if (unexpected) {
     logger.error(
       { err: error, requestId: request.id, route: request.routeOptions.url },
       'Unhandled error',
