@@ -94,6 +94,21 @@ describe('deeply nested input', () => {
   });
 });
 
+describe('text PostgreSQL cannot hold as JSON', () => {
+  // JSON.stringify writes a lone surrogate as `\ud800`, which PostgreSQL's jsonb refuses:
+  // the failed login's audit row made this a 500 on PostgreSQL (PGlite let it through).
+  it('a lone surrogate in a login identifier is never a 500', async () => {
+    for (const body of [
+      { username: 'a\ud800b', password: 'wrong-password-1' },
+      { username: '\udfff', password: 'wrong-password-1' },
+    ]) {
+      const res = await api.post('/api/auth/login', body);
+      expect(res.status, describeResponse(res)).toBeLessThan(500);
+      expectProblem(res, res.status);
+    }
+  });
+});
+
 /** One raw HTTP/1.1 exchange; resolves with the status, headers and body Node sent back. */
 function rawExchange(
   request: string,
