@@ -136,7 +136,7 @@ function sample(doc: OpenApi, raw: Schema | undefined, random: () => number): un
   if (schema.example !== undefined) return schema.example;
   if (schema.enum?.length) return schema.enum[0];
   if (schema.default !== undefined) return schema.default;
-  switch (schema.type) {
+  switch (schema.type ?? 'string') {
     case 'object':
       return Object.fromEntries(
         Object.entries(schema.properties ?? {}).map(([k, s]) => [k, sample(doc, s, random)]),
@@ -481,7 +481,7 @@ async function send(c: FuzzCase): Promise<Outcome> {
       requestId: null,
       text: '',
       ms: performance.now() - started,
-      error: `${String(error)}${cause ? ` (${String(cause)})` : ''}`,
+      error: `${String(error)}${cause instanceof Error ? ` (${cause.message})` : ''}`,
     };
   }
 }

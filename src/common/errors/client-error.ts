@@ -41,7 +41,7 @@ export function answerClientError(
 }
 
 function clientErrorOf(error: NodeJS.ErrnoException): AppError {
-  switch (error.code) {
+  switch (error.code ?? '') {
     case 'HPE_HEADER_OVERFLOW':
       return new AppError(
         ErrorCode.HEADERS_TOO_LARGE,

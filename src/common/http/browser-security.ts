@@ -77,7 +77,7 @@ export function baselineSecurityHeaders(config: AppConfig): Record<string, strin
     {} as IncomingMessage,
     recorder as unknown as ServerResponse,
     (error?: unknown) => {
-      if (error) throw error instanceof Error ? error : new Error(String(error));
+      if (error) throw error instanceof Error ? error : new Error('helmet failed');
     },
   );
   return headers;

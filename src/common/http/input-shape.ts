@@ -37,7 +37,7 @@ export function fieldsWithNul(value: unknown): string[] {
       continue;
     }
     if (typeof item !== 'object' || item === null) continue;
-    const entries = Object.entries(item);
+    const entries: [string, unknown][] = Object.entries(item as Record<string, unknown>);
     // Reversed onto the stack, so that they come off it in order.
     for (let i = entries.length - 1; i >= 0; i--) {
       const [key, child] = entries[i];
