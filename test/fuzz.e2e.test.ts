@@ -15,7 +15,7 @@ import { cleanup, startServer, type TestServer } from './support/server.js';
 const SEED = Number(process.env.FUZZ_SEED ?? 13);
 /** The one timing bound of the issue, per request (a slow one is measured again alone). */
 const SLOW_MS = 2_000;
-const CONCURRENCY = 3;
+const CONCURRENCY = 2;
 const ADMIN_EMAIL = 'fuzz-admin@example.com';
 const ADMIN_PASSWORD = 'fuzz-bootstrap-passphrase';
 /** Share of the cases also sent with the other credentials (all of them go with the main one). */
@@ -176,9 +176,7 @@ const EDGE_STRINGS: [string, string][] = [
   ['zero-width', 'a\u200b\u200d\ufeff@example.com'],
   ['empty', ''],
   ['blank', ' \t\u00a0\u3000'],
-  ['astral', '😀'.repeat(40)],
-  ['percent and escapes', '%00%ud800\\u0000'],
-  ['sql and markup', "'; DROP TABLE users; -- <script>"],
+  ['astral, markup and SQL', "😀'; DROP TABLE users; -- <script>"],
   ['huge', 'a'.repeat(60_000)],
   ['padded address', `${' '.repeat(400)}fuzz@example.com`],
 ];
@@ -229,6 +227,9 @@ const MINIMAL_BASE_VALUES = [
   'surrogate in an address',
   'padded address',
 ];
+
+/** Values only worth sending as path parameters (UUID look-alikes, dot segments). */
+const PATH_ONLY = ['nil UUID', 'upper-case UUID', 'dot segments', 'not a UUID'];
 
 /** Query and path values (percent-encoded already). */
 const EDGE_PARAMS: [string, string][] = [
@@ -378,7 +379,7 @@ function casesOf(doc: OpenApi, op: Operation, random: () => number): FuzzCase[] 
   }
   const withQuery = (query: string) => `${goodPath()}?${query}`;
   for (const param of queryParams) {
-    for (const [what, value] of EDGE_PARAMS) {
+    for (const [what, value] of EDGE_PARAMS.filter(([w]) => !PATH_ONLY.includes(w))) {
       base(`query ${param.name} = ${what}`, { path: withQuery(`${param.name}=${value}`) });
     }
     base(`query ${param.name} repeated`, { path: withQuery(`${param.name}=1&${param.name}=2`) });
@@ -410,15 +411,17 @@ function casesOf(doc: OpenApi, op: Operation, random: () => number): FuzzCase[] 
     all.push({ ...c, auth: main });
     for (const auth of others) if (random() < SHARE_OTHER_AUTH) all.push({ ...c, auth });
   }
-  // Credentials themselves: absent, malformed, huge.
-  for (const authorization of [
-    'Bearer',
-    'Bearer ',
-    'Basic YTpi',
-    'Bearer a.b.c',
-    `Bearer ${'a'.repeat(8_000)}`,
-    'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.',
-  ]) {
+  // Credentials themselves: malformed, huge, unsigned (where the operation takes them).
+  for (const authorization of !op.secured
+    ? []
+    : [
+        'Bearer',
+        'Bearer ',
+        'Basic YTpi',
+        'Bearer a.b.c',
+        `Bearer ${'a'.repeat(8_000)}`,
+        'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.',
+      ]) {
     all.push({
       label: `authorization ${authorization.slice(0, 40)}`,
       method: op.method,

@@ -38,6 +38,11 @@ export function answerClientError(
     .map(([name, value]) => `${name}: ${value}`)
     .join('\r\n');
   socket.end(`HTTP/1.1 ${problem.status} ${problem.title}\r\n${head}\r\n\r\n${body}`);
+  // What the client still sends is read and dropped: closing with unread data would reset
+  // the connection, and the client could lose the answer. A client that never closes its
+  // side is cut off.
+  socket.resume();
+  socket.setTimeout(5_000, () => socket.destroy());
 }
 
 function clientErrorOf(error: NodeJS.ErrnoException): AppError {
