@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AuditEventType } from './audit-event-type.js';
+import { jsonbText } from '../database/jsonb.js';
 
 export interface NewAuditEvent {
   type: AuditEventType;
@@ -39,7 +40,7 @@ export function auditEventValues(event: NewAuditEvent): unknown[] {
     event.actorId,
     event.ip,
     event.userAgent,
-    JSON.stringify(event.metadata),
+    jsonbText(event.metadata),
   ];
 }
 

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { MailMessage } from './mail-message.js';
+import { jsonbText } from '../database/jsonb.js';
 
 /** A message claimed by one worker for one lease. */
 export interface ClaimedMail {
@@ -38,7 +39,7 @@ export class MailOutboxRepository {
     await manager.query(`${INSERT_COLUMNS} VALUES ($1, $2, $3)`, [
       message.to,
       message.template,
-      JSON.stringify(message.context),
+      jsonbText(message.context),
     ]);
   }
 

@@ -5,6 +5,7 @@ import { AUDIT_EVENT_COLUMNS, type NewAuditEvent } from '../audit/audit.reposito
 import { Sql } from '../database/sql.js';
 import type { User } from '../users/entities/user.entity.js';
 import { USER_COLUMNS, toUser, type UserRow } from '../users/user-row.js';
+import { jsonbText } from '../database/jsonb.js';
 
 export interface SessionMeta {
   userAgent: string | null;
@@ -136,7 +137,7 @@ export class SessionsRepository {
       rotation.idleTtlMs,
       rotation.audit.ip,
       rotation.audit.userAgent,
-      JSON.stringify(rotation.audit.metadata),
+      jsonbText(rotation.audit.metadata),
     ]);
     return rows[0];
   }

@@ -1,6 +1,8 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet, { type FastifyHelmetOptions } from '@fastify/helmet';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import helmet from 'helmet';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppConfig } from '../../config/app-config.js';
 
 type CspDirectives = Record<string, string[]>;
@@ -49,6 +51,36 @@ function helmetOptions(directives: CspDirectives): FastifyHelmetOptions {
     xFrameOptions: { action: 'deny' },
     referrerPolicy: { policy: 'no-referrer' },
   };
+}
+
+/**
+ * The security headers of a response no route configuration applies to, as name → value:
+ * helmet's headers with the default CSP, computed once. They are put on every response
+ * before anything else runs (see `createApp`), so that the ones answered before
+ * @fastify/helmet's hook (a CORS preflight, a URL the router refuses) or without Fastify at
+ * all (a request Node's HTTP parser refuses) carry them too; helmet's own hook then sets
+ * each route's (the docs CSP under /docs).
+ */
+export function baselineSecurityHeaders(config: AppConfig): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const recorder = {
+    setHeader(name: string, value: string | number | readonly string[]) {
+      headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+    },
+    removeHeader(name: string) {
+      delete headers[name.toLowerCase()];
+    },
+  };
+  // The same options as @fastify/helmet gets; it bundles its own copy of helmet's types.
+  const options = helmetOptions(defaultCspDirectives(config)) as Parameters<typeof helmet>[0];
+  helmet(options)(
+    {} as IncomingMessage,
+    recorder as unknown as ServerResponse,
+    (error?: unknown) => {
+      if (error) throw error instanceof Error ? error : new Error('helmet failed');
+    },
+  );
+  return headers;
 }
 
 const isDocsPath = (url: string) => url === '/docs' || url.startsWith('/docs/');

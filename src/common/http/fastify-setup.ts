@@ -1,10 +1,18 @@
 import type { FastifyInstance } from 'fastify';
+import { AppError } from '../errors/app-error.js';
+import { ErrorCode } from '../errors/error-code.js';
+import { MAX_INPUT_DEPTH, nestsDeeperThan } from './input-shape.js';
 
 /**
  * Fastify-level behaviour of the contract: JSON is the only body type (415 otherwise; an
  * empty body counts as none) and `X-Request-Id` on every response. Errors raised before a
  * route handler runs (body too large, malformed JSON...) reach the global ProblemFilter
  * through the error handler Nest installs.
+ *
+ * Bodies are parsed by Fastify's own parser (secure-json-parse: `__proto__` and
+ * `constructor.prototype` keys are refused), whose parsing does not recurse; a body that
+ * nests deeper than `MAX_INPUT_DEPTH` is refused right after, before class-transformer
+ * and class-validator (which do recurse) ever see it.
  */
 export function configureFastify(fastify: FastifyInstance): void {
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
@@ -14,7 +22,17 @@ export function configureFastify(fastify: FastifyInstance): void {
       done(null, undefined);
       return;
     }
-    void parseJson(request, body as string, done);
+    void parseJson(request, body as string, (error, value) => {
+      if (error) done(error);
+      else if (nestsDeeperThan(value)) {
+        done(
+          new AppError(
+            ErrorCode.VALIDATION_FAILED,
+            `The request body nests deeper than ${MAX_INPUT_DEPTH} levels.`,
+          ),
+        );
+      } else done(null, value);
+    });
   });
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);

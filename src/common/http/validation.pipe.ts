@@ -1,11 +1,13 @@
 import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
 import { AppError, type FieldError } from '../errors/app-error.js';
 import { ErrorCode } from '../errors/error-code.js';
+import { fieldsWithNul, MAX_INPUT_DEPTH, nestsDeeperThan } from './input-shape.js';
 
 /**
  * Validates every DTO: unknown properties are rejected (no mass assignment), values are
  * transformed to their declared types, and failures become `VALIDATION_FAILED` with one
- * entry per field. A body that is not a JSON object (an array, a string) is refused too.
+ * entry per field. A body that is not a JSON object (an array, a string) is refused too, and
+ * so is input nested deeper than `MAX_INPUT_DEPTH`.
  */
 export class AppValidationPipe extends ValidationPipe {
   constructor() {
@@ -32,6 +34,15 @@ export class AppValidationPipe extends ValidationPipe {
         throw new AppError(ErrorCode.VALIDATION_FAILED, 'The request body must be a JSON object.');
       }
     }
+    // Bodies are checked by the JSON parser already (see configureFastify); this covers the
+    // query string and path parameters, and keeps every walk below bounded.
+    if (nestsDeeperThan(value)) {
+      throw new AppError(
+        ErrorCode.VALIDATION_FAILED,
+        `The input nests deeper than ${MAX_INPUT_DEPTH} levels.`,
+      );
+    }
+    // U+0000 is refused for every DTO here rather than failing in the database as a 500.
     const withNul = fieldsWithNul(value);
     if (withNul.length) {
       const errors = withNul.map((field) => ({
@@ -42,19 +53,6 @@ export class AppValidationPipe extends ValidationPipe {
     }
     return super.transform(value, metadata);
   }
-}
-
-/**
- * The fields (dotted paths) whose text holds U+0000, which JSON and query strings can carry
- * but no PostgreSQL text value can: refused here, for every DTO, rather than failing in the
- * database as a 500.
- */
-function fieldsWithNul(value: unknown, path = ''): string[] {
-  if (typeof value === 'string') return value.includes('\0') ? [path || 'value'] : [];
-  if (typeof value !== 'object' || value === null) return [];
-  return Object.entries(value).flatMap(([key, item]) =>
-    fieldsWithNul(item, Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key),
-  );
 }
 
 /** True when every failed constraint is a password-policy one (see `IsNewPassword`). */
