@@ -1,7 +1,7 @@
 import { isEmail } from 'class-validator';
 
 /**
- * The one identifier normalizer (README, "Security": identifiers). Every place that reads an
+ * The one identifier normalizer (docs/security.md, "Identifiers"). Every place that reads an
  * email or a username — the DTO transforms and validators, the rate-limit account key, the
  * login backoff key, the repositories, the CLI — goes through this module, so that the key
  * a limiter counts is always the key of the value the service acts on.

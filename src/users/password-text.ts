@@ -1,5 +1,5 @@
 /**
- * How a password's text is read (README, "Security": passwords), in one place.
+ * How a password's text is read (docs/security.md, passwords), in one place.
  *
  * - The stored hash is of the password as typed, after Unicode NFC (NIST SP 800-63B,
  *   5.1.1.2): the same password typed precomposed or decomposed is the same password,

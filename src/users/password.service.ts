@@ -43,7 +43,7 @@ export class PasswordService {
   /**
    * Verifies the NFC form; when the password as typed is not NFC, also the raw form, so
    * that a hash made before passwords were normalized (of an NFD-typed password) still
-   * matches (README, "Security"). Only such input pays a second verify.
+   * matches (docs/security.md). Only such input pays a second verify.
    */
   async verify(hash: string, password: string): Promise<boolean> {
     const normalized = hashedForm(password);

@@ -10,7 +10,7 @@
  *   node dist/examples/client/src/main.js http://localhost:3000   # or AUTHKIT_URL=...
  *
  * It uses the body transport of refresh tokens (the default); a browser app in cookie
- * transport sends `credentials: 'include'` and the X-XSRF-TOKEN header instead (README).
+ * transport sends `credentials: 'include'` and the X-XSRF-TOKEN header instead (docs/angular.md).
  */
 import { randomBytes } from 'node:crypto';
 import createClient, { type Middleware } from 'openapi-fetch';
