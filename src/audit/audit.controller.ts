@@ -31,7 +31,7 @@ export class AuditController {
       query.limit,
     );
     return AuditEventPageDto.of(
-      page.items.map((row) => AuditEventDto.from(row)),
+      page.items.map((event) => AuditEventDto.from(event)),
       page.total,
       query.page,
       query.limit,

@@ -1,9 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager } from 'typeorm';
-import type { AuditEventType } from './audit-event-type.js';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { SelectQueryBuilder } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
+import { deleteBatch } from '../database/batch-delete.js';
 import { jsonbText } from '../database/jsonb.js';
+import type { TypeOrmTx } from '../database/transactions.js';
+import type { AuditEventType } from './audit-event-type.js';
+import { AuditEvent } from './entities/audit-event.entity.js';
 
+/** An event about to be written (what AuditService.event() makes of a request's input). */
 export interface NewAuditEvent {
   type: AuditEventType;
   userId: string | null;
@@ -13,27 +18,27 @@ export interface NewAuditEvent {
   metadata: Record<string, unknown>;
 }
 
-export interface AuditEventRow {
-  id: string;
-  type: AuditEventType;
-  user_id: string | null;
-  actor_id: string | null;
-  ip: string | null;
-  user_agent: string | null;
-  metadata: Record<string, unknown>;
-  created_at: Date;
-}
+/** An event as stored: `AuditEvent`, the entity, is the record. */
+export type AuditEventRecord = AuditEvent;
 
 export interface AuditFilter {
   userId?: string;
   type?: AuditEventType;
 }
 
-/** The columns an insert sets, in the order of `auditEventValues`. */
-export const AUDIT_EVENT_COLUMNS = 'type, user_id, actor_id, ip, user_agent, metadata';
+/**
+ * The one INSERT into `audit_events`, as a fragment for the hot-path statements (login,
+ * refresh) that write an event in the same statement as the change it records:
+ * `INSERT INTO audit_events (...) SELECT <values>` where `values` lists the six
+ * expressions in the order of `AUDIT_INSERT_COLUMNS`. Only this module writes the table.
+ */
+const AUDIT_INSERT_COLUMNS = 'type, user_id, actor_id, ip, user_agent, metadata';
+export function auditInsertSql(values: string): string {
+  return `INSERT INTO audit_events (${AUDIT_INSERT_COLUMNS}) SELECT ${values}`;
+}
 
-/** The values of an event for `AUDIT_EVENT_COLUMNS` (metadata as JSON text, for `::jsonb`). */
-export function auditEventValues(event: NewAuditEvent): unknown[] {
+/** The parameters of an event for `auditInsertSql` (metadata as JSON text: cast with `::jsonb`). */
+export function auditInsertParams(event: NewAuditEvent): unknown[] {
   return [
     event.type,
     event.userId,
@@ -44,66 +49,78 @@ export function auditEventValues(event: NewAuditEvent): unknown[] {
   ];
 }
 
-/** SQL over `audit_events`. Every filter combination is served by one of its indexes. */
+/** `audit_events`. Every filter combination is served by one of its indexes. */
 @Injectable()
 export class AuditRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly txHost: TransactionHost<TypeOrmTx>) {}
 
-  /** Inserts in the caller's transaction when one is given. */
-  async insert(event: NewAuditEvent, manager?: EntityManager): Promise<void> {
-    await (manager ?? this.dataSource.manager).query(
-      `INSERT INTO audit_events (${AUDIT_EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb)`,
-      auditEventValues(event),
-    );
+  /** The open transaction's manager, or the data source's outside one. */
+  private get db() {
+    return this.txHost.tx;
+  }
+
+  /** In the transaction that is open, if any: the event exists exactly when the change does. */
+  async insert(event: NewAuditEvent): Promise<void> {
+    await this.db
+      .createQueryBuilder()
+      .insert()
+      .into(AuditEvent)
+      // metadata is any JSON object; TypeORM's deep-partial type cannot say so.
+      .values(event as QueryDeepPartialEntity<AuditEvent>)
+      .execute();
   }
 
   /** Newest first; ties (one microsecond) broken by id so that pages never overlap. */
-  list(filter: AuditFilter, limit: number, offset: number): Promise<AuditEventRow[]> {
-    const where = whereClause(filter);
-    const n = where.params.length;
-    return this.dataSource.query(
-      `SELECT id, type, user_id, actor_id, ip, user_agent, metadata, created_at
-         FROM audit_events ${where.sql}
-        ORDER BY created_at DESC, id DESC
-        LIMIT $${n + 1} OFFSET $${n + 2}`,
-      [...where.params, limit, offset],
-    );
+  list(filter: AuditFilter, limit: number, offset: number): Promise<AuditEventRecord[]> {
+    return this.filtered(filter)
+      .orderBy('e.createdAt', 'DESC')
+      .addOrderBy('e.id', 'DESC')
+      .limit(limit)
+      .offset(offset)
+      .getMany();
   }
 
   /** Counts matching events exactly, but only up to `cap + 1`, so the cost is bounded. */
   async countUpTo(filter: AuditFilter, cap: number): Promise<number> {
-    const where = whereClause(filter);
-    const rows: { count: string }[] = await this.dataSource.query(
-      `SELECT count(*) AS count
-         FROM (SELECT 1 FROM audit_events ${where.sql} LIMIT $${where.params.length + 1}) matching`,
-      [...where.params, cap + 1],
-    );
-    return Number(rows[0].count);
+    const matching = this.filtered(filter)
+      .select('1')
+      .limit(cap + 1);
+    const row = await this.db
+      .createQueryBuilder()
+      .select('count(*)', 'count')
+      .from(`(${matching.getQuery()})`, 'matching')
+      .setParameters(matching.getParameters())
+      .getRawOne<{ count: string }>();
+    return Number(row?.count ?? 0);
   }
 
   /** PostgreSQL's estimate of the matching events, from its statistics. */
   async estimateCount(filter: AuditFilter): Promise<number> {
-    const where = whereClause(filter);
-    const rows: { 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }[] =
-      await this.dataSource.query(
-        `EXPLAIN (FORMAT JSON) SELECT 1 FROM audit_events ${where.sql}`,
-        where.params,
-      );
+    const [sql, params] = this.filtered(filter).select('1').getQueryAndParameters();
+    const rows: { 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }[] = await this.db.query(
+      `EXPLAIN (FORMAT JSON) ${sql}`,
+      params,
+    );
     return Math.round(rows[0]['QUERY PLAN'][0].Plan['Plan Rows']);
   }
-}
 
-/** Only the conditions asked for, so the planner sees plain equalities it can index. */
-function whereClause(filter: AuditFilter): { sql: string; params: unknown[] } {
-  const conditions: string[] = [];
-  const params: unknown[] = [];
-  if (filter.userId !== undefined) {
-    params.push(filter.userId);
-    conditions.push(`user_id = $${params.length}`);
+  /** Events older than `olderThanMs` (AUDIT_RETENTION), for the retention cleanup. */
+  deleteOlderBatch(olderThanMs: number, batch: number): Promise<number> {
+    return deleteBatch(
+      this.db,
+      AuditEvent,
+      'id',
+      `r.createdAt < now() - :olderThanMs::float8 * interval '1 millisecond'`,
+      { olderThanMs },
+      batch,
+    );
   }
-  if (filter.type !== undefined) {
-    params.push(filter.type);
-    conditions.push(`type = $${params.length}`);
+
+  /** Only the conditions asked for, so the planner sees plain equalities it can index. */
+  private filtered(filter: AuditFilter): SelectQueryBuilder<AuditEvent> {
+    const query = this.db.getRepository(AuditEvent).createQueryBuilder('e');
+    if (filter.userId !== undefined) query.andWhere('e.userId = :userId', filter);
+    if (filter.type !== undefined) query.andWhere('e.type = :type', filter);
+    return query;
   }
-  return { sql: conditions.length ? `WHERE ${conditions.join(' AND ')}` : '', params };
 }

@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import type { EntityManager } from 'typeorm';
 import { SigningKeys } from '../auth/keys/signing-keys.js';
 import type { ClientInfo } from '../common/http/client-info.js';
 import type { AuditEventType } from './audit-event-type.js';
 import {
   AuditRepository,
-  type AuditEventRow,
+  type AuditEventRecord,
   type AuditFilter,
   type NewAuditEvent,
 } from './audit.repository.js';
@@ -27,7 +26,7 @@ export interface AuditEventInput {
 }
 
 export interface AuditPage {
-  items: AuditEventRow[];
+  items: AuditEventRecord[];
   total: number;
 }
 
@@ -68,18 +67,18 @@ export class AuditService {
   }
 
   /**
-   * Writes one event. Pass the transaction of the change it records, so that the event
-   * exists exactly when the change does.
+   * Writes one event, in the transaction open in the caller's context (that of the change
+   * it records, so that the event exists exactly when the change does), if any.
    */
-  record(event: AuditEventInput, manager?: EntityManager): Promise<void> {
-    return this.repository.insert(this.row(event), manager);
+  record(event: AuditEventInput): Promise<void> {
+    return this.repository.insert(this.prepare(event));
   }
 
   /**
-   * The row `record` writes, for the hot paths (login, refresh) that insert it within one
-   * statement with the change it records.
+   * The event `record` writes, for the hot paths (login, refresh) that insert it within one
+   * statement with the change it records (through `auditInsertSql`).
    */
-  row(event: AuditEventInput): NewAuditEvent {
+  prepare(event: AuditEventInput): NewAuditEvent {
     return {
       type: event.type,
       userId: event.userId,

@@ -205,8 +205,8 @@ export class AuthController {
   @ApiOperation({ operationId: 'listSessions', summary: 'List my sessions' })
   @ApiProblems(ErrorCode.UNAUTHORIZED)
   async listSessions(@CurrentUser() principal: Principal): Promise<SessionDto[]> {
-    const rows = await this.sessions.list(principal.user.id);
-    return rows.map((row) => SessionDto.from(row, principal.sessionId));
+    const sessions = await this.sessions.list(principal.user.id);
+    return sessions.map((session) => SessionDto.from(session, principal.sessionId));
   }
 
   /** Revokes one of the caller's sessions; its tokens stop working at once. */

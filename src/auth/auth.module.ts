@@ -12,7 +12,6 @@ import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { AccessTokenGuard } from './guards/access-token.guard.js';
 import { JwksController } from './jwks.controller.js';
-import { LoginRepository } from './login.repository.js';
 import { SigningKeys } from './keys/signing-keys.js';
 import { RefreshTransport } from './refresh-transport.js';
 import { JwtStrategy } from './strategies/jwt.strategy.js';
@@ -35,7 +34,6 @@ import { TokenService } from './token.service.js';
       useFactory: (config: AppConfig) => SigningKeys.load(config.jwt.privateKeyPem, config.dataDir),
     },
     AuthService,
-    LoginRepository,
     TokenService,
     RefreshTransport,
     JwtStrategy,

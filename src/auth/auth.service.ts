@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import type { LoginFailureReason } from '../audit/audit-event-type.js';
 import { AuditService } from '../audit/audit.service.js';
 import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import type { ClientInfo } from '../common/http/client-info.js';
 import { AppConfig } from '../config/app-config.js';
+import { Transactional } from '../database/transactions.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { LoginBackoff } from '../rate-limit/login-backoff.service.js';
 import {
@@ -24,7 +24,6 @@ import type { ChangePasswordDto } from './dto/change-password.dto.js';
 import type { LoginDto } from './dto/login.dto.js';
 import type { LogoutScope } from './dto/logout.dto.js';
 import type { RegisterDto } from './dto/register.dto.js';
-import { LoginRepository } from './login.repository.js';
 import type { Principal } from './principal.js';
 import { TokenService, type IssuedTokens } from './token.service.js';
 
@@ -42,7 +41,6 @@ export class AuthService {
     private readonly backoff: LoginBackoff,
     private readonly audit: AuditService,
     private readonly metrics: MetricsService,
-    private readonly logins: LoginRepository,
   ) {}
 
   async register(dto: RegisterDto, client: ClientInfo): Promise<User> {
@@ -52,25 +50,28 @@ export class AuthService {
     if (dto.username && (await this.users.findByLogin('username', dto.username))) {
       throw new AppError(ErrorCode.USERNAME_TAKEN);
     }
+    // Hashed before the transaction: argon2 must not hold it open.
     const passwordHash = await this.passwords.hash(dto.password);
-    // The user, its verification email and the event are committed together, or none is.
-    return this.verification.createWithVerification(async (tx) => {
-      const user = await this.users.insert(
-        {
-          email: dto.email,
-          username: dto.username ?? null,
-          passwordHash,
-          firstName: dto.firstName ?? null,
-          lastName: dto.lastName ?? null,
-        },
-        tx,
-      );
-      await this.audit.record(
-        { type: 'user.registered', userId: user.id, actorId: user.id, client },
-        tx,
-      );
-      return user;
+    return this.createAccount(dto, passwordHash, client);
+  }
+
+  /** The user, its verification email and the event are committed together, or none is. */
+  @Transactional()
+  private async createAccount(
+    dto: RegisterDto,
+    passwordHash: string,
+    client: ClientInfo,
+  ): Promise<User> {
+    const user = await this.users.insert({
+      email: dto.email,
+      username: dto.username ?? null,
+      passwordHash,
+      firstName: dto.firstName ?? null,
+      lastName: dto.lastName ?? null,
     });
+    await this.verification.issueFirst(user);
+    await this.audit.record({ type: 'user.registered', userId: user.id, actorId: user.id, client });
+    return user;
   }
 
   /**
@@ -120,7 +121,7 @@ export class AuthService {
     const { sessionId, refreshToken, refreshTokenHash } = newSession();
     const { refreshTokenTtlMs, maxAgeMs } = this.config.session;
     // The session, its refresh token, lastLoginAt, the backoff and the event: one statement.
-    const recorded = await this.logins.recordSuccess({
+    const recorded = await this.sessions.recordLogin({
       sessionId,
       userId: user.id,
       refreshTokenHash,
@@ -130,7 +131,7 @@ export class AuthService {
       verifiedHash: user.passwordHash,
       rehash,
       backoffKeys: this.backoff.keysToClear(identifier),
-      audit: this.audit.row({
+      audit: this.audit.prepare({
         type: 'user.login',
         userId: user.id,
         actorId: user.id,
@@ -189,33 +190,36 @@ export class AuthService {
     const current = principal
       ? { sessionId: principal.sessionId, userId: principal.user.id }
       : await this.sessionOfRefreshToken(refreshToken);
-    await this.sessions.transaction(async (tx) => {
-      const revokedSessions = await this.revokeForLogout(current, scope ?? 'local', tx);
-      await this.audit.record(
-        {
-          type: 'user.logout',
-          userId: current.userId,
-          actorId: current.userId,
-          client,
-          metadata: { sessionId: current.sessionId, scope: scope ?? 'local', revokedSessions },
-        },
-        tx,
-      );
+    await this.endSessions(current, scope ?? 'local', client);
+  }
+
+  @Transactional()
+  private async endSessions(
+    current: { sessionId: string; userId: string },
+    scope: LogoutScope,
+    client: ClientInfo,
+  ): Promise<void> {
+    const revokedSessions = await this.revokeForLogout(current, scope);
+    await this.audit.record({
+      type: 'user.logout',
+      userId: current.userId,
+      actorId: current.userId,
+      client,
+      metadata: { sessionId: current.sessionId, scope, revokedSessions },
     });
   }
 
   private async revokeForLogout(
     current: { sessionId: string; userId: string },
     scope: LogoutScope,
-    tx: EntityManager,
   ): Promise<number> {
     switch (scope) {
       case 'local':
-        return (await this.sessions.revoke(current.sessionId, tx)) ? 1 : 0;
+        return (await this.sessions.revoke(current.sessionId)) ? 1 : 0;
       case 'others':
-        return this.sessions.revokeAllOfUser(current.userId, current.sessionId, tx);
+        return this.sessions.revokeAllOfUser(current.userId, current.sessionId);
       case 'global':
-        return this.sessions.revokeAllOfUser(current.userId, undefined, tx);
+        return this.sessions.revokeAllOfUser(current.userId);
     }
   }
 
@@ -241,19 +245,21 @@ export class AuthService {
     }
     this.policy.check(dto.newPassword, user, 'newPassword');
     const hash = await this.passwords.hash(dto.newPassword);
-    await this.sessions.transaction(async (tx) => {
-      await this.users.setPasswordHash(user.id, hash, tx);
-      const revokedSessions = await this.sessions.revokeAllOfUser(user.id, principal.sessionId, tx);
-      await this.audit.record(
-        {
-          type: 'password.changed',
-          userId: user.id,
-          actorId: user.id,
-          client,
-          metadata: { sessionId: principal.sessionId, revokedSessions },
-        },
-        tx,
-      );
+    await this.setPassword(principal, hash, client);
+  }
+
+  /** The new password, every other session ended and the event: together or not at all. */
+  @Transactional()
+  private async setPassword(principal: Principal, hash: string, client: ClientInfo) {
+    const { user } = principal;
+    await this.users.setPasswordHash(user.id, hash);
+    const revokedSessions = await this.sessions.revokeAllOfUser(user.id, principal.sessionId);
+    await this.audit.record({
+      type: 'password.changed',
+      userId: user.id,
+      actorId: user.id,
+      client,
+      metadata: { sessionId: principal.sessionId, revokedSessions },
     });
   }
 
@@ -262,7 +268,7 @@ export class AuthService {
   ): Promise<{ sessionId: string; userId: string }> {
     const session = refreshToken ? await this.sessions.findByRefreshToken(refreshToken) : undefined;
     if (!session) throw new AppError(ErrorCode.UNAUTHORIZED);
-    return { sessionId: session.session_id, userId: session.user_id };
+    return session;
   }
 }
 

@@ -8,11 +8,12 @@
 import 'reflect-metadata';
 import { isEmail } from 'class-validator';
 import { parseArgs } from 'node:util';
-import { AuditRepository } from '../audit/audit.repository.js';
+import { AuditService } from '../audit/audit.service.js';
+import { TransactionHost, type TypeOrmTx } from '../database/transactions.js';
 import { AppError } from '../common/errors/app-error.js';
 import { ConfigError, loadConfig } from '../config/app-config.js';
 import { loadEnvFile } from '../config/env-file.js';
-import { SessionsRepository } from '../sessions/sessions.repository.js';
+import { SessionsService } from '../sessions/sessions.service.js';
 import { AdminProvisioning, PasswordRequiredError } from '../users/admin-provisioning.js';
 import { normalizeEmail } from '../users/normalize.js';
 import { PasswordPolicy } from '../users/password-policy.js';
@@ -47,20 +48,21 @@ async function run(): Promise<void> {
   const config = loadConfig();
   const database = await openCliDatabase(config);
   try {
-    const users = new UsersRepository(database.dataSource);
+    const users = database.get(UsersRepository);
     const existing = await users.findByLogin('email', args.email);
     const password = args.password || (existing ? undefined : await askPassword());
     if (password !== undefined) {
-      new PasswordPolicy().check(password, {
+      database.get(PasswordPolicy).check(password, {
         email: args.email,
         username: existing?.username,
       });
     }
-    const passwordHash = password && (await new PasswordService(config).hash(password));
+    const passwordHash = password && (await database.get(PasswordService).hash(password));
     const provisioning = new AdminProvisioning(
       users,
-      new SessionsRepository(database.dataSource),
-      new AuditRepository(database.dataSource),
+      database.get(SessionsService),
+      database.get(AuditService),
+      database.get<TransactionHost<TypeOrmTx>>(TransactionHost),
       'cli',
     );
     const outcome = await provisioning.ensureAdmin({ email: args.email, passwordHash });

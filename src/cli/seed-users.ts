@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/app-config.js';
 import { loadEnvFile } from '../config/env-file.js';
 import { PasswordService } from '../users/password.service.js';
+import { UsersRepository } from '../users/users.repository.js';
 import { openCliDatabase, say } from './cli-database.js';
 
 const USAGE = 'Usage: npm run seed:users -- <count> [--batch 20000] [--password <password>]';
@@ -122,49 +123,31 @@ function parseCommandLine(): SeedArgs {
   return { count, batch, password: values.password ?? DEFAULT_PASSWORD };
 }
 
-/**
- * One batch, rows `$1..$2`. The run tag keeps emails and usernames unique across runs;
- * names cycle through the lists above so searches have realistic hit rates; about 2% of
- * users are inactive, 20% unverified, a quarter have no username and a third never logged in.
- */
-const INSERT_BATCH = `
-  INSERT INTO users (email, username, password_hash, first_name, last_name, role, active,
-                     email_verified, created_at, updated_at, last_login_at)
-  SELECT lower(replace(f || '.' || l, ' ', '')) || '.' || $3 || i || '@example.com',
-         CASE WHEN i % 4 = 0 THEN NULL ELSE lower(f) || '_' || $3 || i END,
-         $4, f, l, 'USER', i % 50 <> 0, i % 5 <> 0, created, created,
-         CASE WHEN i % 3 = 0 THEN NULL ELSE created + random() * (now() - created) END
-    FROM (SELECT i,
-                 ($5::text[])[1 + i % cardinality($5::text[])] AS f,
-                 ($6::text[])[1 + (i / 7) % cardinality($6::text[])] AS l,
-                 now() - random() * interval '1095 days' AS created
-            FROM generate_series($1::bigint, $2::bigint) AS i) AS generated
-  ON CONFLICT DO NOTHING`;
-
 async function run(): Promise<void> {
   loadEnvFile();
   const args = parseCommandLine();
   const config = loadConfig();
-  const hash = await new PasswordService(config).hash(args.password);
   const database = await openCliDatabase(config, 2);
+  const users = database.get(UsersRepository);
+  const hash = await database.get(PasswordService).hash(args.password);
   const tag = Date.now().toString(36);
   const started = Date.now();
   try {
     for (let first = 1; first <= args.count; first += args.batch) {
       const last = Math.min(first + args.batch - 1, args.count);
-      await database.dataSource.query(INSERT_BATCH, [
+      await users.seedBatch({
         first,
         last,
         tag,
-        hash,
-        FIRST_NAMES,
-        LAST_NAMES,
-      ]);
+        passwordHash: hash,
+        firstNames: FIRST_NAMES,
+        lastNames: LAST_NAMES,
+      });
       progress(last, args.count, started);
     }
     process.stdout.write('\n');
     say('Updating planner statistics (ANALYZE users)...');
-    await database.dataSource.query('ANALYZE users');
+    await users.analyze();
   } finally {
     await database.close();
   }

@@ -1,15 +1,18 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DataSourceOptions } from 'typeorm';
-import { RefreshToken } from '../sessions/entities/refresh-token.entity.js';
-import { Session } from '../sessions/entities/session.entity.js';
-import { User } from '../users/entities/user.entity.js';
 import { guardedClient } from './guarded-client.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Every entity of the service; the CLI and the app use the same list. */
-export const ENTITIES = [User, Session, RefreshToken];
+/**
+ * Every entity of the service, found by convention rather than imported (the database
+ * layer knows no feature): each module keeps the entities of the tables it owns in its
+ * `entities/` folder (dist/src/<module>/entities/*.entity.js). The app, the CLI tools and
+ * the TypeORM CLI use the same list; `test/migrations.e2e.test.ts` runs
+ * `migration:generate --check` to prove that they and the migrations describe one schema.
+ */
+export const ENTITIES = [join(here, '..', '*', 'entities', '*.entity.js')];
 
 /** How long the service waits for the database (see `DATABASE_*_TIMEOUT`). */
 export interface DatabaseTimeouts {

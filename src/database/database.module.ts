@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { dataSourceOptions } from './data-source-options.js';
 import { runMigrations } from './migrate.js';
+import { transactionsModule } from './transactions.js';
 
 /**
  * TypeORM on the `pg` driver, against `databaseUrl` (a real PostgreSQL, or the embedded
@@ -12,19 +13,26 @@ import { runMigrations } from './migrate.js';
  */
 @Module({})
 export class DatabaseModule {
-  static forRoot(databaseUrl: string): DynamicModule {
+  /**
+   * `tool`: for the command-line tools, a pool of `tool.poolSize` and no statement timeout
+   * (a bulk insert may run long); the app uses the configured pool and timeouts.
+   */
+  static forRoot(databaseUrl: string, tool?: { poolSize: number }): DynamicModule {
     return {
       module: DatabaseModule,
       imports: [
         TypeOrmModule.forRootAsync({
           inject: [AppConfig],
           useFactory: (config: AppConfig) =>
-            dataSourceOptions(databaseUrl, config.database.poolSize, {
-              connectTimeoutMs: config.database.connectTimeoutMs,
-              statementTimeoutMs: config.database.statementTimeoutMs,
-              idleInTransactionTimeoutMs: config.database.idleInTransactionTimeoutMs,
-            }),
+            tool
+              ? dataSourceOptions(databaseUrl, tool.poolSize)
+              : dataSourceOptions(databaseUrl, config.database.poolSize, {
+                  connectTimeoutMs: config.database.connectTimeoutMs,
+                  statementTimeoutMs: config.database.statementTimeoutMs,
+                  idleInTransactionTimeoutMs: config.database.idleInTransactionTimeoutMs,
+                }),
         }),
+        transactionsModule(),
       ],
       providers: [
         {

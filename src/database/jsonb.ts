@@ -14,3 +14,13 @@ export function jsonbText(value: unknown): string {
 /** U+0000, a high surrogate not followed by a low one, a low one not preceded by a high one. */
 const UNREPRESENTABLE =
   /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * For `jsonb` columns written through TypeORM: the same cleaning as `jsonbText`, applied
+ * to the value before TypeORM serializes it.
+ */
+export const jsonbColumn = {
+  to: (value: unknown): unknown =>
+    value === null || value === undefined ? value : (JSON.parse(jsonbText(value)) as unknown),
+  from: (value: unknown): unknown => value,
+};

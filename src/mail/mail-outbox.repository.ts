@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager } from 'typeorm';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import { deleteBatch } from '../database/batch-delete.js';
+import type { TypeOrmTx } from '../database/transactions.js';
+import { MailOutboxMessage } from './entities/mail-outbox.entity.js';
 import type { MailMessage } from './mail-message.js';
-import { jsonbText } from '../database/jsonb.js';
 
 /** A message claimed by one worker for one lease. */
 export interface ClaimedMail {
@@ -15,37 +16,39 @@ export interface ClaimedMail {
   claimId: string;
 }
 
-interface ClaimedRow {
-  id: string;
-  recipient: string;
-  template: string;
-  context: Record<string, unknown> | null;
-  attempts: number;
-  claim_id: string;
-}
-
-const INSERT_COLUMNS = `INSERT INTO mail_outbox (recipient, template, context)`;
-
-/** SQL over `mail_outbox`. */
+/** `mail_outbox`. In the transaction open in the caller's context, if any. */
 @Injectable()
 export class MailOutboxRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly txHost: TransactionHost<TypeOrmTx>) {}
 
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
+  /** The open transaction's manager, or the data source's outside one. */
+  private get db() {
+    return this.txHost.tx;
   }
 
-  async insert(manager: EntityManager, message: MailMessage): Promise<void> {
-    await manager.query(`${INSERT_COLUMNS} VALUES ($1, $2, $3)`, [
-      message.to,
-      message.template,
-      jsonbText(message.context),
-    ]);
+  /** Whether a transaction is open in the caller's context (the message then waits for its commit). */
+  get inTransaction(): boolean {
+    return this.txHost.isTransactionActive();
   }
 
-  /** The same statement as `insert`, inserting no row. */
-  async insertNothing(manager: EntityManager): Promise<void> {
-    await manager.query(`${INSERT_COLUMNS} SELECT $1, $2, $3::jsonb WHERE false`, ['', '', '{}']);
+  async insert(message: MailMessage): Promise<void> {
+    await this.db.getRepository(MailOutboxMessage).insert({
+      recipient: message.to,
+      template: message.template,
+      context: message.context,
+    });
+  }
+
+  /**
+   * A statement of the same cost as `insert` that queues nothing (requests about unknown
+   * addresses make the same round trips as real ones).
+   */
+  async insertNothing(): Promise<void> {
+    await this.db
+      .getRepository(MailOutboxMessage)
+      .createQueryBuilder('m')
+      .where('false')
+      .getExists();
   }
 
   /**
@@ -55,52 +58,83 @@ export class MailOutboxRepository {
    * worker dies before recording the outcome, the message becomes due again.
    */
   async claimNext(leaseMs: number): Promise<ClaimedMail | undefined> {
-    const [rows]: [ClaimedRow[], number] = await this.dataSource.query(
-      `UPDATE mail_outbox m
-          SET attempts = m.attempts + 1,
-              claim_id = gen_random_uuid(),
-              next_attempt_at = now() + $1 * interval '1 millisecond'
-        WHERE m.id = (
-          SELECT id FROM mail_outbox
-           WHERE status = 'pending' AND next_attempt_at <= now()
-           ORDER BY next_attempt_at
-           LIMIT 1
-           FOR UPDATE SKIP LOCKED)
-       RETURNING m.id, m.recipient, m.template, m.context, m.attempts, m.claim_id`,
-      [leaseMs],
+    const due = this.db
+      .getRepository(MailOutboxMessage)
+      .createQueryBuilder('d')
+      .select('d.id')
+      .where(`d.status = 'pending' AND d.nextAttemptAt <= now()`)
+      .orderBy('d.nextAttemptAt')
+      .limit(1)
+      .setLock('pessimistic_write')
+      .setOnLocked('skip_locked');
+    const result = await this.db
+      .createQueryBuilder()
+      .update(MailOutboxMessage)
+      .set({
+        attempts: () => 'attempts + 1',
+        claimId: () => 'gen_random_uuid()',
+        nextAttemptAt: () => `now() + :leaseMs * interval '1 millisecond'`,
+      })
+      .where(`id = (${due.getQuery()})`)
+      .setParameter('leaseMs', leaseMs)
+      .returning(['id', 'recipient', 'template', 'context', 'attempts', 'claim_id'])
+      .execute();
+    const row = (result.raw as (Omit<ClaimedMail, 'claimId'> & { claim_id: string })[])[0];
+    return (
+      row && {
+        id: row.id,
+        recipient: row.recipient,
+        template: row.template,
+        context: row.context,
+        attempts: row.attempts,
+        claimId: row.claim_id,
+      }
     );
-    const row = rows[0];
-    return row && { ...row, claimId: row.claim_id };
   }
 
   /** Records delivery and drops the variables, which may hold a one-time link. */
   async markSent(mail: ClaimedMail): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE mail_outbox
-          SET status = 'sent', sent_at = now(), context = NULL, claim_id = NULL, last_error = NULL
-        WHERE id = $1 AND claim_id = $2`,
-      [mail.id, mail.claimId],
-    );
+    await this.db
+      .createQueryBuilder()
+      .update(MailOutboxMessage)
+      .set({ status: 'sent', sentAt: () => 'now()', context: null, claimId: null, lastError: null })
+      .where('id = :id AND claim_id = :claimId', mail)
+      .execute();
   }
 
   /** Schedules another attempt after `retryInMs`, or gives up (`retryInMs` undefined). */
   async markFailed(mail: ClaimedMail, error: string, retryInMs: number | undefined): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE mail_outbox
-          SET claim_id = NULL,
-              last_error = $3,
-              status = CASE WHEN $4::bigint IS NULL THEN 'failed' ELSE 'pending' END,
-              context = CASE WHEN $4::bigint IS NULL THEN NULL ELSE context END,
-              next_attempt_at = now() + COALESCE($4::bigint, 0) * interval '1 millisecond'
-        WHERE id = $1 AND claim_id = $2`,
-      [mail.id, mail.claimId, error, retryInMs ?? null],
-    );
+    await this.db
+      .createQueryBuilder()
+      .update(MailOutboxMessage)
+      .set(
+        retryInMs === undefined
+          ? { claimId: null, lastError: error, status: 'failed', context: null }
+          : {
+              claimId: null,
+              lastError: error,
+              nextAttemptAt: () => `now() + :retryInMs * interval '1 millisecond'`,
+            },
+      )
+      .setParameter('retryInMs', retryInMs ?? 0)
+      .where('id = :id AND claim_id = :claimId', mail)
+      .execute();
   }
 
-  async countPending(): Promise<number> {
-    const rows: { count: string }[] = await this.dataSource.query(
-      `SELECT count(*) AS count FROM mail_outbox WHERE status = 'pending'`,
+  countPending(): Promise<number> {
+    return this.db.getRepository(MailOutboxMessage).countBy({ status: 'pending' });
+  }
+
+  /** Sent or abandoned messages finished `olderThanMs` ago; pending ones stay (retention). */
+  deleteFinishedBatch(olderThanMs: number, batch: number): Promise<number> {
+    return deleteBatch(
+      this.db,
+      MailOutboxMessage,
+      'id',
+      `r.status <> 'pending'
+         AND COALESCE(r.sentAt, r.createdAt) < now() - :olderThanMs::float8 * interval '1 millisecond'`,
+      { olderThanMs },
+      batch,
     );
-    return Number(rows[0]?.count ?? 0);
   }
 }

@@ -19,6 +19,6 @@ import { OutboxWorker } from './outbox-worker.js';
     MailMetrics,
     ...mailMetricProviders,
   ],
-  exports: [MailOutbox],
+  exports: [MailOutbox, MailOutboxRepository],
 })
 export class MailModule {}

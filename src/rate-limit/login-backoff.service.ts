@@ -1,5 +1,4 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { AppConfig } from '../config/app-config.js';
@@ -101,8 +100,8 @@ export class LoginBackoff implements OnModuleInit, OnModuleDestroy {
   }
 
   /** After a correct password: the identifier starts from zero again. */
-  succeeded(identifier: LoginIdentifier, manager?: EntityManager): Promise<void> {
-    return this.clear([identifier], manager);
+  succeeded(identifier: LoginIdentifier): Promise<void> {
+    return this.clear([identifier]);
   }
 
   /**
@@ -114,16 +113,13 @@ export class LoginBackoff implements OnModuleInit, OnModuleDestroy {
   }
 
   /** After a password reset: every identifier of the account starts from zero again. */
-  clearAccount(
-    user: { email: string; username: string | null },
-    manager?: EntityManager,
-  ): Promise<void> {
-    return this.clear(identifiersOf(user), manager);
+  clearAccount(user: { email: string; username: string | null }): Promise<void> {
+    return this.clear(identifiersOf(user));
   }
 
-  private async clear(identifiers: LoginIdentifier[], manager?: EntityManager): Promise<void> {
+  private async clear(identifiers: LoginIdentifier[]): Promise<void> {
     if (!this.rules.enabled) return;
-    await this.repository.clear(identifiers.map(identifierHash), manager);
+    await this.repository.clear(identifiers.map(identifierHash));
   }
 
   private get rules() {

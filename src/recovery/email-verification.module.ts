@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { MailModule } from '../mail/mail.module.js';
+import { UsersModule } from '../users/users.module.js';
 import { EmailVerificationController } from './email-verification.controller.js';
 import { EmailVerificationService } from './email-verification.service.js';
 import { EmailVerificationsRepository } from './email-verifications.repository.js';
@@ -9,7 +10,7 @@ import { EmailVerificationsRepository } from './email-verifications.repository.j
  * queues the first link) while RecoveryModule needs AuthModule (the signing key).
  */
 @Module({
-  imports: [MailModule],
+  imports: [MailModule, UsersModule],
   controllers: [EmailVerificationController],
   providers: [EmailVerificationsRepository, EmailVerificationService],
   exports: [EmailVerificationService, EmailVerificationsRepository],

@@ -1,39 +1,47 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import { deleteBatch } from '../database/batch-delete.js';
+import type { TypeOrmTx } from '../database/transactions.js';
+import { RecoveryRequest } from './entities/recovery-request.entity.js';
 
 /** The counters of one email's recovery requests, read under a row lock. */
-export interface LockedRequest {
-  code_attempts: number;
-}
+export type LockedRequest = Pick<RecoveryRequest, 'codeAttempts'>;
 
 /** How many stale rows one forgot-password request deletes, at most. */
 const SWEEP_BATCH = 100;
 
 /**
- * SQL over `recovery_requests`: per normalized email (hashed), known or unknown alike, the
- * codes sent this hour and the wrong codes tried against the latest one.
+ * `recovery_requests`: per normalized email (hashed), known or unknown alike, the codes
+ * sent this hour and the wrong codes tried against the latest one. In the transaction open
+ * in the caller's context, if any.
  */
 @Injectable()
 export class RecoveryRequestsRepository {
+  constructor(private readonly txHost: TransactionHost<TypeOrmTx>) {}
+
+  /** The open transaction's manager, or the data source's outside one. */
+  private get db() {
+    return this.txHost.tx;
+  }
+
   /**
    * Counts a code about to be sent, unless `perHour` were already sent in the current
    * hour: then `false` and nothing changes. A new code starts a new attempt counter. Drops
    * a few rows whose hour and code are both over, so the table holds about the last
-   * hour's requests.
+   * hour's requests. The count is hand-written: an upsert whose update depends on the row
+   * and may not happen at all (`ON CONFLICT … DO UPDATE … WHERE`), which TypeORM's
+   * `orUpdate` cannot express.
    */
-  async countCode(
-    manager: EntityManager,
-    keyHash: Buffer,
-    perHour: number,
-    ttlMs: number,
-  ): Promise<boolean> {
-    await manager.query(
-      `DELETE FROM recovery_requests WHERE key_hash IN (
-         SELECT key_hash FROM recovery_requests
-          WHERE window_started_at < now() - interval '1 hour' AND expires_at < now()
-          LIMIT ${SWEEP_BATCH} FOR UPDATE SKIP LOCKED)`,
+  async countCode(keyHash: Buffer, perHour: number, ttlMs: number): Promise<boolean> {
+    await deleteBatch(
+      this.db,
+      RecoveryRequest,
+      'keyHash',
+      `r.windowStartedAt < now() - interval '1 hour' AND r.expiresAt < now()`,
+      {},
+      SWEEP_BATCH,
     );
-    const rows: unknown[] = await manager.query(
+    const rows: unknown[] = await this.db.query(
       `INSERT INTO recovery_requests AS q (key_hash, window_started_at, codes_sent, code_attempts, expires_at)
        VALUES ($1, now(), 1, 0, now() + $3::float8 * interval '1 millisecond')
        ON CONFLICT (key_hash) DO UPDATE
@@ -50,26 +58,28 @@ export class RecoveryRequestsRepository {
   }
 
   /** The counters of the email's latest unexpired code, locked (`FOR UPDATE`), if any. */
-  async lockLive(manager: EntityManager, keyHash: Buffer): Promise<LockedRequest | undefined> {
-    const rows: LockedRequest[] = await manager.query(
-      `SELECT code_attempts FROM recovery_requests
-        WHERE key_hash = $1 AND expires_at > now() FOR UPDATE`,
-      [keyHash],
-    );
-    return rows[0];
+  async lockLive(keyHash: Buffer): Promise<LockedRequest | undefined> {
+    const request = await this.db
+      .getRepository(RecoveryRequest)
+      .createQueryBuilder('q')
+      .select(['q.keyHash', 'q.codeAttempts'])
+      .where('q.keyHash = :keyHash AND q.expiresAt > now()', { keyHash })
+      .setLock('pessimistic_write')
+      .getOne();
+    return request ? { codeAttempts: request.codeAttempts } : undefined;
   }
 
-  async countWrongCode(manager: EntityManager, keyHash: Buffer): Promise<void> {
-    await manager.query(
-      `UPDATE recovery_requests SET code_attempts = code_attempts + 1 WHERE key_hash = $1`,
-      [keyHash],
-    );
+  async countWrongCode(keyHash: Buffer): Promise<void> {
+    await this.db.getRepository(RecoveryRequest).increment({ keyHash }, 'codeAttempts', 1);
   }
 
   /** A code traded for a reset token counts no further attempts. */
-  async endCode(manager: EntityManager, keyHash: Buffer): Promise<void> {
-    await manager.query(`UPDATE recovery_requests SET expires_at = now() WHERE key_hash = $1`, [
-      keyHash,
-    ]);
+  async endCode(keyHash: Buffer): Promise<void> {
+    await this.db
+      .createQueryBuilder()
+      .update(RecoveryRequest)
+      .set({ expiresAt: () => 'now()' })
+      .where('key_hash = :keyHash', { keyHash })
+      .execute();
   }
 }

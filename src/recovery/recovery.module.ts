@@ -23,5 +23,7 @@ import { RecoveryService } from './recovery.service.js';
   ],
   controllers: [RecoveryController],
   providers: [PasswordResetsRepository, RecoveryRequestsRepository, CodeHasher, RecoveryService],
+  // For the retention cleanup.
+  exports: [PasswordResetsRepository],
 })
 export class RecoveryModule {}

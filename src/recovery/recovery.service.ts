@@ -1,20 +1,22 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import type { ClientInfo } from '../common/http/client-info.js';
 import { AppConfig } from '../config/app-config.js';
+import { Transactional } from '../database/transactions.js';
 import { describeDuration } from '../mail/mail-message.js';
 import { MailOutbox } from '../mail/mail-outbox.service.js';
 import { LoginBackoff } from '../rate-limit/login-backoff.service.js';
 import { emailIdentifier, identifierHash } from '../rate-limit/login-identifier.js';
 import { SessionsService } from '../sessions/sessions.service.js';
+import type { User } from '../users/entities/user.entity.js';
 import { PasswordPolicy } from '../users/password-policy.js';
 import { PasswordService } from '../users/password.service.js';
+import { UsersRepository } from '../users/users.repository.js';
 import { CodeHasher } from './code-hasher.js';
 import { EmailVerificationsRepository } from './email-verifications.repository.js';
-import { PasswordResetsRepository } from './password-resets.repository.js';
+import { NO_ACCOUNT, PasswordResetsRepository } from './password-resets.repository.js';
 import { RecoveryRequestsRepository } from './recovery-requests.repository.js';
 import { hashToken, newCode, newToken } from './secrets.js';
 
@@ -36,6 +38,7 @@ export class RecoveryService {
     private readonly resets: PasswordResetsRepository,
     private readonly requests: RecoveryRequestsRepository,
     private readonly verifications: EmailVerificationsRepository,
+    private readonly users: UsersRepository,
     private readonly codes: CodeHasher,
     private readonly outbox: MailOutbox,
     private readonly sessions: SessionsService,
@@ -66,30 +69,39 @@ export class RecoveryService {
       codeHmac: this.codes.hash(code, linkTokenHash),
       ttlMs: this.ttlMs,
     };
-    await this.outbox.inTransaction(async (tx) => {
-      const { codesPerHour } = this.config.recovery;
-      const sent = await this.requests.countCode(tx, keyOf(email), codesPerHour, this.ttlMs);
-      const target = sent ? await this.resets.replace(tx, email, secrets) : undefined;
-      await this.audit.record(
-        {
-          type: 'password.reset_requested',
-          userId: target?.user_id ?? null,
-          actorId: null,
-          client,
-          metadata: sent ? { email } : { email, capped: true, perHour: codesPerHour },
-        },
-        tx,
-      );
-      if (!target) return this.outbox.enqueueNothing(tx);
-      await this.outbox.enqueue(tx, {
-        template: 'reset-password',
-        to: target.email,
-        context: {
-          link: `${this.config.appUrl}/reset-password?token=${encodeURIComponent(linkToken)}`,
-          code,
-          expiresIn: describeDuration(this.ttlMs),
-        },
-      });
+    await this.requestReset(email, secrets, linkToken, code, client);
+  }
+
+  @Transactional()
+  private async requestReset(
+    email: string,
+    secrets: { linkTokenHash: Buffer; codeHmac: Buffer; ttlMs: number },
+    linkToken: string,
+    code: string,
+    client: ClientInfo,
+  ): Promise<void> {
+    const { codesPerHour } = this.config.recovery;
+    const sent = await this.requests.countCode(keyOf(email), codesPerHour, this.ttlMs);
+    // The same statements for an unknown (or disabled) account, which change nothing.
+    const account = await this.users.findActiveByEmail(email);
+    const target = sent ? account : undefined;
+    await this.resets.replace(target?.id, secrets);
+    await this.audit.record({
+      type: 'password.reset_requested',
+      userId: target?.id ?? null,
+      actorId: null,
+      client,
+      metadata: sent ? { email } : { email, capped: true, perHour: codesPerHour },
+    });
+    if (!target) return this.outbox.enqueueNothing();
+    await this.outbox.enqueue({
+      template: 'reset-password',
+      to: target.email,
+      context: {
+        link: `${this.config.appUrl}/reset-password?token=${encodeURIComponent(linkToken)}`,
+        code,
+        expiresIn: describeDuration(this.ttlMs),
+      },
     });
   }
 
@@ -100,7 +112,7 @@ export class RecoveryService {
    * the right one, and the answers never tell whether an account exists.
    */
   async verifyCode(email: string, code: string): Promise<IssuedResetToken> {
-    const outcome = await this.resets.transaction((tx) => this.checkCode(tx, email, code));
+    const outcome = await this.checkCode(email, code);
     switch (outcome.kind) {
       case 'accepted':
         return { resetToken: outcome.resetToken, expiresInSeconds: Math.floor(this.ttlMs / 1000) };
@@ -115,25 +127,27 @@ export class RecoveryService {
    * Answers instead of throwing, so that the count of a wrong code is committed rather than
    * rolled back with the error.
    */
-  private async checkCode(tx: EntityManager, email: string, code: string): Promise<CodeCheck> {
+  @Transactional()
+  private async checkCode(email: string, code: string): Promise<CodeCheck> {
     const key = keyOf(email);
-    const request = await this.requests.lockLive(tx, key);
+    const request = await this.requests.lockLive(key);
     if (!request) {
       this.codes.hash(code, Buffer.alloc(32)); // the same work as a real check
       return { kind: 'wrong' };
     }
-    if (request.code_attempts >= this.config.recovery.otpMaxAttempts) return { kind: 'exhausted' };
-    const reset = await this.resets.lockLive(tx, email);
-    const matches = reset?.code_hmac
-      ? this.codes.matches(code, reset.link_token_hash, reset.code_hmac)
+    if (request.codeAttempts >= this.config.recovery.otpMaxAttempts) return { kind: 'exhausted' };
+    const account = await this.users.findActiveByEmail(email);
+    const reset = await this.resets.lockLive(account?.id ?? NO_ACCOUNT);
+    const matches = reset?.codeHmac
+      ? this.codes.matches(code, reset.linkTokenHash, reset.codeHmac)
       : (this.codes.hash(code, Buffer.alloc(32)), false);
     if (!reset || !matches) {
-      await this.requests.countWrongCode(tx, key);
+      await this.requests.countWrongCode(key);
       return { kind: 'wrong' };
     }
     const resetToken = newToken();
-    await this.resets.issueResetToken(tx, reset.user_id, hashToken(resetToken), this.ttlMs);
-    await this.requests.endCode(tx, key);
+    await this.resets.issueResetToken(reset.userId, hashToken(resetToken), this.ttlMs);
+    await this.requests.endCode(key);
     return { kind: 'accepted', resetToken };
   }
 
@@ -145,34 +159,42 @@ export class RecoveryService {
    */
   async resetPassword(token: string, newPassword: string, client: ClientInfo): Promise<void> {
     const tokenHash = hashToken(token);
-    const user = await this.resets.findUserByToken(tokenHash);
-    if (!user) throw new AppError(ErrorCode.INVALID_OR_EXPIRED_TOKEN);
+    const userId = await this.resets.findUserIdByToken(tokenHash);
+    const user = userId ? await this.users.findById(userId) : undefined;
+    if (!user?.active) throw new AppError(ErrorCode.INVALID_OR_EXPIRED_TOKEN);
     this.policy.check(newPassword, user, 'newPassword');
     const passwordHash = await this.passwords.hash(newPassword);
-    await this.outbox.inTransaction(async (tx) => {
-      const userId = await this.resets.consume(tx, tokenHash);
-      // Used or replaced while the password was being hashed.
-      if (userId !== user.id) throw new AppError(ErrorCode.INVALID_OR_EXPIRED_TOKEN);
-      const email = await this.resets.setPasswordAndVerifyEmail(tx, userId, passwordHash);
-      await this.verifications.discard(tx, userId);
-      const revokedSessions = await this.sessions.revokeAllOfUser(userId, undefined, tx);
-      await this.backoff.clearAccount(user, tx);
-      const event = { userId, actorId: userId, client };
-      await this.audit.record(
-        { ...event, type: 'password.reset', metadata: { revokedSessions } },
-        tx,
-      );
-      if (!user.emailVerified) {
-        await this.audit.record(
-          { ...event, type: 'email.verified', metadata: { via: 'password_reset' } },
-          tx,
-        );
-      }
-      await this.outbox.enqueue(tx, {
-        template: 'password-changed',
-        to: email,
-        context: { appUrl: this.config.appUrl },
+    await this.setPassword(tokenHash, user, passwordHash, client);
+  }
+
+  @Transactional()
+  private async setPassword(
+    tokenHash: Buffer,
+    user: User,
+    passwordHash: string,
+    client: ClientInfo,
+  ): Promise<void> {
+    const userId = await this.resets.consume(tokenHash);
+    // Used or replaced while the password was being hashed.
+    if (userId !== user.id) throw new AppError(ErrorCode.INVALID_OR_EXPIRED_TOKEN);
+    const email = await this.users.setPasswordAndVerifyEmail(userId, passwordHash);
+    if (email === undefined) throw new AppError(ErrorCode.INVALID_OR_EXPIRED_TOKEN);
+    await this.verifications.discard(userId);
+    const revokedSessions = await this.sessions.revokeAllOfUser(userId);
+    await this.backoff.clearAccount(user);
+    const event = { userId, actorId: userId, client };
+    await this.audit.record({ ...event, type: 'password.reset', metadata: { revokedSessions } });
+    if (!user.emailVerified) {
+      await this.audit.record({
+        ...event,
+        type: 'email.verified',
+        metadata: { via: 'password_reset' },
       });
+    }
+    await this.outbox.enqueue({
+      template: 'password-changed',
+      to: email,
+      context: { appUrl: this.config.appUrl },
     });
   }
 

@@ -1,7 +1,16 @@
 import { Module } from '@nestjs/common';
-import { RetentionRepository } from './retention.repository.js';
+import { MailModule } from '../mail/mail.module.js';
+import { EmailVerificationModule } from '../recovery/email-verification.module.js';
+import { RecoveryModule } from '../recovery/recovery.module.js';
+import { SessionsModule } from '../sessions/sessions.module.js';
 import { RetentionService } from './retention.service.js';
 
-/** The scheduled deletion of rows past their retention (AUDIT_RETENTION, EXPIRED_RETENTION). */
-@Module({ providers: [RetentionRepository, RetentionService] })
+/**
+ * The scheduled deletion of rows past their retention (AUDIT_RETENTION, EXPIRED_RETENTION),
+ * each table through the repository of the module that owns it.
+ */
+@Module({
+  imports: [SessionsModule, RecoveryModule, EmailVerificationModule, MailModule],
+  providers: [RetentionService],
+})
 export class RetentionModule {}

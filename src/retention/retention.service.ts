@@ -5,19 +5,32 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
-import {
-  RETENTION_BATCH,
-  RETENTION_RULES,
-  RetentionRepository,
-  type RetentionTable,
-} from './retention.repository.js';
+import { AuditRepository } from '../audit/audit.repository.js';
+import { MailOutboxRepository } from '../mail/mail-outbox.repository.js';
+import { EmailVerificationsRepository } from '../recovery/email-verifications.repository.js';
+import { PasswordResetsRepository } from '../recovery/password-resets.repository.js';
+import { SessionsRepository } from '../sessions/sessions.repository.js';
+
+/** Rows deleted per statement: short statements, short row locks, small WAL bursts. */
+export const RETENTION_BATCH = 1_000;
+
+export type RetentionTable =
+  'audit_events' | 'sessions' | 'password_resets' | 'email_verifications' | 'mail_outbox';
+
+/** Which retention applies to a table, and the deletion of one batch by its own repository. */
+interface RetentionRule {
+  retention: 'audit' | 'expired';
+  deleteBatch(retentionMs: number, batch: number): Promise<number>;
+}
 
 /**
  * The scheduled cleanup: every RETENTION_INTERVAL, each instance deletes, in batches,
  * audit events older than AUDIT_RETENTION and, EXPIRED_RETENTION after they ended, sessions
  * (with their refresh tokens), password resets, verification links and sent or abandoned
  * outbox messages. Instances may run it at the same time: the batches skip each other's
- * rows (see RetentionRepository), so the work is shared, never repeated.
+ * rows (`deleteBatch` in database/batch-delete.ts), so the work is shared, never repeated. Each
+ * table is cleaned by the repository that owns it; refresh tokens go with their sessions
+ * (ON DELETE CASCADE) and the login backoff sweeps its own table (LoginBackoff).
  */
 @Injectable()
 export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -27,10 +40,38 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
   private stopping = false;
   private lastError: string | undefined;
 
+  private readonly rules: Record<RetentionTable, RetentionRule>;
+
   constructor(
-    private readonly repository: RetentionRepository,
+    audit: AuditRepository,
+    sessions: SessionsRepository,
+    resets: PasswordResetsRepository,
+    verifications: EmailVerificationsRepository,
+    outbox: MailOutboxRepository,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.rules = {
+      /** Audit events older than AUDIT_RETENTION. */
+      audit_events: { retention: 'audit', deleteBatch: (ms, n) => audit.deleteOlderBatch(ms, n) },
+      /** Sessions revoked, idle-expired or past their absolute expiry EXPIRED_RETENTION ago. */
+      sessions: { retention: 'expired', deleteBatch: (ms, n) => sessions.deleteEndedBatch(ms, n) },
+      /** Password resets whose link, code and reset token all expired EXPIRED_RETENTION ago. */
+      password_resets: {
+        retention: 'expired',
+        deleteBatch: (ms, n) => resets.deleteExpiredBatch(ms, n),
+      },
+      /** Verification links expired EXPIRED_RETENTION ago (used ones are deleted when used). */
+      email_verifications: {
+        retention: 'expired',
+        deleteBatch: (ms, n) => verifications.deleteExpiredBatch(ms, n),
+      },
+      /** Sent or abandoned messages finished EXPIRED_RETENTION ago; pending ones stay. */
+      mail_outbox: {
+        retention: 'expired',
+        deleteBatch: (ms, n) => outbox.deleteFinishedBatch(ms, n),
+      },
+    };
+  }
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => {
@@ -50,8 +91,8 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
   async runOnce(): Promise<Partial<Record<RetentionTable, number>>> {
     const deleted: Partial<Record<RetentionTable, number>> = {};
     try {
-      for (const table of Object.keys(RETENTION_RULES) as RetentionTable[]) {
-        const rule = RETENTION_RULES[table];
+      for (const table of Object.keys(this.rules) as RetentionTable[]) {
+        const rule = this.rules[table];
         const retentionMs =
           rule.retention === 'audit'
             ? this.config.retention.auditMs
@@ -60,7 +101,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
         let count: number;
         do {
           if (this.stopping) return deleted;
-          count = await this.repository.deleteBatch(table, retentionMs);
+          count = await rule.deleteBatch(retentionMs, RETENTION_BATCH);
           total += count;
         } while (count >= RETENTION_BATCH);
         if (total) deleted[table] = total;

@@ -1,34 +1,44 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager } from 'typeorm';
-import { AUDIT_EVENT_COLUMNS, type NewAuditEvent } from '../audit/audit.repository.js';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import { DataSource } from 'typeorm';
+import {
+  auditInsertParams,
+  auditInsertSql,
+  type NewAuditEvent,
+} from '../audit/audit.repository.js';
+import { deleteBatch } from '../database/batch-delete.js';
 import { Sql } from '../database/sql.js';
+import type { TypeOrmTx } from '../database/transactions.js';
+import { backoffClearSql } from '../rate-limit/login-backoff.repository.js';
 import type { User } from '../users/entities/user.entity.js';
-import { USER_COLUMNS, toUser, type UserRow } from '../users/user-row.js';
-import { jsonbText } from '../database/jsonb.js';
+import { USER_COLUMNS, loginUpdateSql, toUser, type UserRow } from '../users/user-row.js';
+import { RefreshToken } from './entities/refresh-token.entity.js';
+import { Session } from './entities/session.entity.js';
 
 export interface SessionMeta {
   userAgent: string | null;
   ip: string | null;
 }
 
-export interface SessionRow {
-  id: string;
-  created_at: Date;
-  last_used_at: Date;
-  expires_at: Date;
-  user_agent: string | null;
-  ip: string | null;
-}
+/** A session as the sessions list shows it. */
+export type SessionRecord = Pick<
+  Session,
+  'id' | 'createdAt' | 'lastUsedAt' | 'expiresAt' | 'userAgent' | 'ip'
+>;
 
 /** The state of a presented refresh token, read under a row lock. */
-export interface LockedRefreshToken extends UserRow {
-  session_id: string;
-  successor_sealed: Buffer | null;
-  is_current: boolean;
-  in_grace: boolean;
-  session_live: boolean;
-  session_expires_at: Date;
+export interface LockedRefreshToken {
+  sessionId: string;
+  user: User;
+  successorSealed: Buffer | null;
+  /** Not rotated yet. */
+  isCurrent: boolean;
+  /** Rotated within the reuse grace window. */
+  inGrace: boolean;
+  /** The session is live (LIVE_SESSION) and its user active. */
+  sessionLive: boolean;
+  sessionExpiresAt: Date;
 }
 
 export interface CurrentTokenRotation {
@@ -41,19 +51,56 @@ export interface CurrentTokenRotation {
   audit: NewAuditEvent;
 }
 
-export interface RotatedRow extends UserRow {
-  session_id: string;
-  session_expires_at: Date;
+export interface RotatedSession {
+  sessionId: string;
+  sessionExpiresAt: Date;
+  user: User;
+}
+
+export interface SuccessfulLogin {
+  /** Chosen by the caller (a random UUID), so that the audit event can name it. */
+  sessionId: string;
+  userId: string;
+  refreshTokenHash: Buffer;
+  idleTtlMs: number;
+  maxAgeMs: number;
+  client: SessionMeta;
+  /** The stored hash the password was verified against: nothing is written if it changed. */
+  verifiedHash: string;
+  /** A new hash of the password when the stored one has outdated parameters. */
+  rehash: string | undefined;
+  /** Login backoff counters to clear (none when the backoff is off). */
+  backoffKeys: Buffer[];
+  audit: NewAuditEvent;
 }
 
 /**
- * A refresh with the current token of a live session of an active user, in one statement
- * (one round trip, its own transaction): lock the token and its session, mark the token
- * rotated with its sealed successor, insert the successor, push the session's idle expiry
- * forward (never past the absolute one) and write `session.refreshed`. For any other
- * token it answers no row and changes nothing. A concurrent refresh with the same token
- * waits for the row locks, then re-reads the token, finds it rotated and answers no row:
- * the caller then runs the transaction of `lockRefreshToken`, which knows about the grace
+ * The one definition of a live session (alias `s`): not revoked, neither idle-expired nor
+ * past its absolute expiry. Whether its user is active is a separate condition (`u.active`)
+ * where a user is joined: the guard, refresh and login check it too.
+ */
+const LIVE_SESSION = `s.revoked_at IS NULL AND s.expires_at > now() AND s.absolute_expires_at > now()`;
+const LIVE_SESSION_QB = `s.revokedAt IS NULL AND s.expiresAt > now() AND s.absoluteExpiresAt > now()`;
+/** Idle expiry pushed forward by `$n` ms, never past the absolute one. */
+const pushedExpiry = (ms: string) =>
+  `LEAST(now() + ${ms} * interval '1 millisecond', s.absolute_expires_at)`;
+
+/**
+ * Hand-written because it is the guard's whole per-request database work (bench: `/me`
+ * c=50, ratio to the bare route): the user behind a live session, one prepared statement.
+ */
+const FIND_PRINCIPAL = `SELECT ${USER_COLUMNS('u')}
+    FROM sessions s JOIN users u ON u.id = s.user_id
+   WHERE s.id = $1 AND s.user_id = $2 AND ${LIVE_SESSION} AND u.active`;
+
+/**
+ * Hand-written for the bench's refresh c=50 figure: a refresh with the current token of a
+ * live session of an active user, in one statement (one round trip, its own transaction):
+ * lock the token and its session, mark the token rotated with its sealed successor, insert
+ * the successor, push the session's idle expiry forward and write `session.refreshed`. For
+ * any other token it answers no row and changes nothing. A concurrent refresh with the
+ * same token waits for the row locks, re-reads the token, finds it rotated and answers no
+ * row: the caller then runs `lockRefreshToken`'s transaction, which knows about the grace
  * window and reuse.
  */
 const ROTATE_CURRENT = `
@@ -62,9 +109,7 @@ const ROTATE_CURRENT = `
       FROM refresh_tokens t
       JOIN sessions s ON s.id = t.session_id
       JOIN users u ON u.id = s.user_id
-     WHERE t.token_hash = $1 AND t.rotated_at IS NULL
-       AND s.revoked_at IS NULL AND s.expires_at > now() AND s.absolute_expires_at > now()
-       AND u.active
+     WHERE t.token_hash = $1 AND t.rotated_at IS NULL AND ${LIVE_SESSION} AND u.active
        FOR UPDATE OF t, s
   ), rotated AS (
     UPDATE refresh_tokens t SET rotated_at = clock_timestamp(), successor_sealed = $2
@@ -74,38 +119,59 @@ const ROTATE_CURRENT = `
   ), successor AS (
     INSERT INTO refresh_tokens (token_hash, session_id) SELECT $3, session_id FROM rotated
   ), touched AS (
-    UPDATE sessions s
-       SET last_used_at = now(),
-           expires_at = LEAST(now() + $4 * interval '1 millisecond', s.absolute_expires_at)
+    UPDATE sessions s SET last_used_at = now(), expires_at = ${pushedExpiry('$4')}
       FROM rotated r
      WHERE s.id = r.session_id
     RETURNING s.id, s.user_id, s.expires_at
   ), audited AS (
-    INSERT INTO audit_events (${AUDIT_EVENT_COLUMNS})
-    SELECT 'session.refreshed', user_id, user_id, $5, $6,
-           $7::jsonb || jsonb_build_object('sessionId', id)
-      FROM touched
+    ${auditInsertSql(`$5, user_id, user_id, $6, $7, $8::jsonb || jsonb_build_object('sessionId', id) FROM touched`)}
   )
   SELECT s.id AS session_id, s.expires_at AS session_expires_at, ${USER_COLUMNS('u')}
     FROM touched s JOIN users u ON u.id = s.user_id`;
 
-/** The whole per-request check of the access-token guard: the session is live, its user active. */
-const FIND_PRINCIPAL = `SELECT ${USER_COLUMNS('u')}
-    FROM sessions s JOIN users u ON u.id = s.user_id
-   WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL
-     AND s.expires_at > now() AND s.absolute_expires_at > now() AND u.active`;
+/**
+ * Hand-written for the bench's login figure (login / raw argon2 verifies): everything a
+ * successful login writes, as one statement: the session and its first refresh token,
+ * `last_login_at` (and the rehashed password), the cleared login backoff and the
+ * `user.login` event. A statement is atomic (the foreign key from the refresh token to its
+ * session is checked at its end). Only while the user is still active with the password
+ * hash that was verified: a reset, a password change or a deactivation that commits while
+ * the login hashes writes nothing here.
+ */
+const RECORD_LOGIN = `
+  WITH new_session AS (
+    INSERT INTO sessions (id, user_id, expires_at, absolute_expires_at, user_agent, ip)
+    SELECT $1::uuid, u.id, now() + $3 * interval '1 millisecond',
+           now() + $4 * interval '1 millisecond', $5::text, $6::text
+      FROM users u
+     WHERE u.id = $2 AND u.password_hash = $16 AND u.active
+    RETURNING id, user_id, expires_at
+  ), first_token AS (
+    INSERT INTO refresh_tokens (token_hash, session_id) SELECT $7, id FROM new_session
+  ), logged_in AS (
+    ${loginUpdateSql('new_session', '$8')}
+  ), backoff_cleared AS (
+    ${backoffClearSql('$9')}
+  ), audited AS (
+    ${auditInsertSql('$10, $11, $12, $13, $14, $15::jsonb FROM new_session')}
+  )
+  SELECT s.expires_at AS session_expires_at, u.* FROM new_session s CROSS JOIN logged_in u`;
 
-/** SQL over `sessions` and `refresh_tokens`. Hot-path queries are hand-written, one round trip each. */
+/** `sessions` and `refresh_tokens` (a refresh token belongs to its session). */
 @Injectable()
 export class SessionsRepository {
   private readonly sql: Sql;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+  constructor(
+    @InjectDataSource() dataSource: DataSource,
+    private readonly txHost: TransactionHost<TypeOrmTx>,
+  ) {
     this.sql = Sql.of(dataSource);
   }
 
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
+  /** The open transaction's manager, or the data source's outside one. */
+  private get db() {
+    return this.txHost.tx;
   }
 
   /** The user behind a live session, in one prepared statement: all the guard asks the database. */
@@ -114,50 +180,78 @@ export class SessionsRepository {
     return rows[0] ? toUser(rows[0]) : undefined;
   }
 
-  async insertRefreshToken(
-    manager: EntityManager,
-    sessionId: string,
-    tokenHash: Buffer,
-  ): Promise<void> {
-    await manager.query(`INSERT INTO refresh_tokens (token_hash, session_id) VALUES ($1, $2)`, [
-      tokenHash,
-      sessionId,
+  /**
+   * Answers the updated user and the session's idle expiry; `undefined` when the user is
+   * gone, deactivated or has another password since it was verified.
+   */
+  async recordLogin(login: SuccessfulLogin): Promise<{ user: User; expiresAt: Date } | undefined> {
+    const { rows } = await this.sql.query<UserRow & { session_expires_at: Date }>(RECORD_LOGIN, [
+      login.sessionId,
+      login.userId,
+      Math.min(login.idleTtlMs, login.maxAgeMs),
+      login.maxAgeMs,
+      login.client.userAgent,
+      login.client.ip,
+      login.refreshTokenHash,
+      login.rehash ?? null,
+      login.backoffKeys,
+      ...auditInsertParams(login.audit),
+      login.verifiedHash,
     ]);
+    if (!rows[0]) return undefined;
+    return { user: toUser(rows[0]), expiresAt: rows[0].session_expires_at };
   }
 
   /**
    * The common refresh in one statement (see ROTATE_CURRENT); `undefined` when the token is
    * not the current one of a live session, and then nothing was changed.
    */
-  async rotateCurrent(rotation: CurrentTokenRotation): Promise<RotatedRow | undefined> {
-    const { rows } = await this.sql.query<RotatedRow>(ROTATE_CURRENT, [
+  async rotateCurrent(rotation: CurrentTokenRotation): Promise<RotatedSession | undefined> {
+    const [type, , , ip, userAgent, metadata] = auditInsertParams(rotation.audit);
+    const { rows } = await this.sql.query<
+      UserRow & { session_id: string; session_expires_at: Date }
+    >(ROTATE_CURRENT, [
       rotation.tokenHash,
       rotation.successorSealed,
       rotation.successorHash,
       rotation.idleTtlMs,
-      rotation.audit.ip,
-      rotation.audit.userAgent,
-      jsonbText(rotation.audit.metadata),
+      type,
+      ip,
+      userAgent,
+      metadata,
     ]);
-    return rows[0];
+    const row = rows[0];
+    return (
+      row && {
+        sessionId: row.session_id,
+        sessionExpiresAt: row.session_expires_at,
+        user: toUser(row),
+      }
+    );
   }
 
   /**
    * Locks the token and its session (`FOR UPDATE`), so concurrent refreshes with one token
-   * run one after the other and the later ones see the rotation of the first.
+   * run one after the other and the later ones see the rotation of the first. In the
+   * caller's transaction.
    */
   async lockRefreshToken(
-    manager: EntityManager,
     tokenHash: Buffer,
     graceMs: number,
   ): Promise<LockedRefreshToken | undefined> {
-    const rows: LockedRefreshToken[] = await manager.query(
+    const rows: (UserRow & {
+      session_id: string;
+      successor_sealed: Buffer | null;
+      is_current: boolean;
+      in_grace: boolean;
+      session_live: boolean;
+      session_expires_at: Date;
+    })[] = await this.db.query(
       `SELECT t.session_id, t.successor_sealed, ${USER_COLUMNS('u')},
               t.rotated_at IS NULL AS is_current,
               t.rotated_at IS NOT NULL
                 AND clock_timestamp() - t.rotated_at <= $2 * interval '1 millisecond' AS in_grace,
-              s.revoked_at IS NULL AND s.expires_at > now() AND s.absolute_expires_at > now()
-                AND u.active AS session_live,
+              ${LIVE_SESSION} AND u.active AS session_live,
               s.expires_at AS session_expires_at
          FROM refresh_tokens t
          JOIN sessions s ON s.id = t.session_id
@@ -166,34 +260,51 @@ export class SessionsRepository {
         FOR UPDATE OF t, s`,
       [tokenHash, graceMs],
     );
-    return rows[0];
-  }
-
-  async markRotated(
-    manager: EntityManager,
-    tokenHash: Buffer,
-    successorSealed: Buffer,
-  ): Promise<void> {
-    await manager.query(
-      `UPDATE refresh_tokens SET rotated_at = clock_timestamp(), successor_sealed = $2 WHERE token_hash = $1`,
-      [tokenHash, successorSealed],
+    const row = rows[0];
+    return (
+      row && {
+        sessionId: row.session_id,
+        user: toUser(row),
+        successorSealed: row.successor_sealed,
+        isCurrent: row.is_current,
+        inGrace: row.in_grace,
+        sessionLive: row.session_live,
+        sessionExpiresAt: row.session_expires_at,
+      }
     );
   }
 
   /**
-   * Records use and pushes the idle expiry forward, never past the absolute one; answers
-   * the new expiry.
+   * The rest of a rotation in the caller's transaction (after `lockRefreshToken`): the
+   * token marked rotated with its sealed successor, the successor inserted, the session's
+   * idle expiry pushed forward. Answers the new expiry.
    */
-  async touch(manager: EntityManager, sessionId: string, idleTtlMs: number): Promise<Date> {
-    const [rows]: [{ expires_at: Date }[], number] = await manager.query(
-      `UPDATE sessions
-          SET last_used_at = now(),
-              expires_at = LEAST(now() + $2 * interval '1 millisecond', absolute_expires_at)
-        WHERE id = $1
-        RETURNING expires_at`,
-      [sessionId, idleTtlMs],
-    );
-    return rows[0].expires_at;
+  async rotateLocked(
+    sessionId: string,
+    tokenHash: Buffer,
+    successor: { hash: Buffer; sealed: Buffer },
+    idleTtlMs: number,
+  ): Promise<Date> {
+    await this.db
+      .createQueryBuilder()
+      .update(RefreshToken)
+      .set({ rotatedAt: () => 'clock_timestamp()', successorSealed: successor.sealed })
+      .where('token_hash = :tokenHash', { tokenHash })
+      .execute();
+    await this.db.getRepository(RefreshToken).insert({ tokenHash: successor.hash, sessionId });
+    const touched = await this.db
+      .createQueryBuilder()
+      .update(Session)
+      .set({
+        lastUsedAt: () => 'now()',
+        expiresAt: () =>
+          `LEAST(now() + :idleTtlMs * interval '1 millisecond', absolute_expires_at)`,
+      })
+      .setParameter('idleTtlMs', idleTtlMs)
+      .where('id = :sessionId', { sessionId })
+      .returning('expires_at')
+      .execute();
+    return (touched.raw as { expires_at: Date }[])[0].expires_at;
   }
 
   /**
@@ -204,63 +315,88 @@ export class SessionsRepository {
   async findSessionByRefreshToken(
     tokenHash: Buffer,
     graceMs: number,
-  ): Promise<{ session_id: string; user_id: string } | undefined> {
-    const rows: { session_id: string; user_id: string }[] = await this.dataSource.query(
-      `SELECT s.id AS session_id, s.user_id
-         FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
-        WHERE t.token_hash = $1 AND s.revoked_at IS NULL
-          AND s.expires_at > now() AND s.absolute_expires_at > now()
-          AND (t.rotated_at IS NULL
-               OR clock_timestamp() - t.rotated_at <= $2 * interval '1 millisecond')`,
-      [tokenHash, graceMs],
-    );
-    return rows[0];
+  ): Promise<{ sessionId: string; userId: string } | undefined> {
+    const session = await this.db
+      .getRepository(Session)
+      .createQueryBuilder('s')
+      .select(['s.id', 's.userId'])
+      .innerJoin(RefreshToken, 't', 't.sessionId = s.id')
+      .where('t.tokenHash = :tokenHash', { tokenHash })
+      .andWhere(LIVE_SESSION_QB)
+      .andWhere(
+        `(t.rotatedAt IS NULL OR clock_timestamp() - t.rotatedAt <= :graceMs * interval '1 millisecond')`,
+        { graceMs },
+      )
+      .getOne();
+    return session ? { sessionId: session.id, userId: session.userId } : undefined;
   }
 
-  async revoke(
-    sessionId: string,
-    manager: EntityManager = this.dataSource.manager,
-  ): Promise<boolean> {
-    const result: [unknown[], number] = await manager.query(
-      `UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`,
-      [sessionId],
-    );
-    return result[1] > 0;
+  /** Revokes the session if it is not revoked yet; in the caller's transaction if any. */
+  async revoke(sessionId: string): Promise<boolean> {
+    const result = await this.revoking()
+      .where('id = :sessionId', { sessionId })
+      .andWhere('revoked_at IS NULL')
+      .execute();
+    return (result.affected ?? 0) > 0;
   }
 
   /** Revokes every live session of the user but `exceptSessionId`; answers how many. */
-  async revokeAllOfUser(
-    userId: string,
-    exceptSessionId?: string,
-    manager: EntityManager = this.dataSource.manager,
-  ): Promise<number> {
-    const result: [unknown[], number] = await manager.query(
-      `UPDATE sessions SET revoked_at = now()
-        WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2::uuid)`,
-      [userId, exceptSessionId ?? null],
-    );
-    return result[1];
+  async revokeAllOfUser(userId: string, exceptSessionId?: string): Promise<number> {
+    const query = this.revoking()
+      .where('user_id = :userId', { userId })
+      .andWhere('revoked_at IS NULL');
+    if (exceptSessionId) query.andWhere('id <> :exceptSessionId', { exceptSessionId });
+    return (await query.execute()).affected ?? 0;
   }
 
-  /** Revokes the session when it belongs to `userId`; false when there is no such live session. */
+  /** Revokes the session when it is a live one of `userId`; false otherwise. */
   async revokeOwned(userId: string, sessionId: string): Promise<boolean> {
-    const result: [unknown[], number] = await this.dataSource.query(
-      `UPDATE sessions SET revoked_at = now()
-        WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
-          AND expires_at > now() AND absolute_expires_at > now()`,
-      [sessionId, userId],
-    );
-    return result[1] > 0;
+    const live = this.db
+      .getRepository(Session)
+      .createQueryBuilder('s')
+      .select('s.id')
+      .where('s.id = :sessionId AND s.userId = :userId')
+      .andWhere(LIVE_SESSION_QB);
+    const result = await this.revoking()
+      .where(`id IN (${live.getQuery()})`)
+      .setParameters({ sessionId, userId })
+      .execute();
+    return (result.affected ?? 0) > 0;
   }
 
-  listLive(userId: string): Promise<SessionRow[]> {
-    return this.dataSource.query(
-      `SELECT id, created_at, last_used_at, expires_at, user_agent, ip
-         FROM sessions
-        WHERE user_id = $1 AND revoked_at IS NULL
-          AND expires_at > now() AND absolute_expires_at > now()
-        ORDER BY last_used_at DESC`,
-      [userId],
+  /** The user's live sessions, most recently used first. */
+  listLive(userId: string): Promise<SessionRecord[]> {
+    return this.db
+      .getRepository(Session)
+      .createQueryBuilder('s')
+      .select(['s.id', 's.createdAt', 's.lastUsedAt', 's.expiresAt', 's.userAgent', 's.ip'])
+      .where('s.userId = :userId', { userId })
+      .andWhere(LIVE_SESSION_QB)
+      .orderBy('s.lastUsedAt', 'DESC')
+      .getMany();
+  }
+
+  /**
+   * Deletes up to `batch` sessions that ended (revoked or expired) more than `olderThanMs`
+   * ago, with their refresh tokens (ON DELETE CASCADE); for the retention cleanup. The rows
+   * are picked `FOR UPDATE SKIP LOCKED`: concurrent cleaners take disjoint batches.
+   */
+  async deleteEndedBatch(olderThanMs: number, batch: number): Promise<number> {
+    return deleteBatch(
+      this.db,
+      Session,
+      'id',
+      `LEAST(COALESCE(r.revokedAt, 'infinity'::timestamptz), r.expiresAt, r.absoluteExpiresAt)
+         < now() - :olderThanMs::float8 * interval '1 millisecond'`,
+      { olderThanMs },
+      batch,
     );
+  }
+
+  private revoking() {
+    return this.db
+      .createQueryBuilder()
+      .update(Session)
+      .set({ revokedAt: () => 'now()' });
   }
 }

@@ -1,20 +1,23 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import type { ClientInfo } from '../common/http/client-info.js';
 import { AppConfig } from '../config/app-config.js';
 import type { User } from '../users/entities/user.entity.js';
-import { toUser } from '../users/user-row.js';
+import { Transactional } from '../database/transactions.js';
 import {
   hashRefreshToken,
   newRefreshToken,
   openSuccessor,
   sealSuccessor,
 } from './refresh-token-crypto.js';
-import { SessionsRepository, type SessionRow } from './sessions.repository.js';
+import {
+  SessionsRepository,
+  type SessionRecord,
+  type SuccessfulLogin,
+} from './sessions.repository.js';
 
 export interface IssuedSession {
   sessionId: string;
@@ -73,14 +76,19 @@ export class SessionsService {
       successorSealed: sealSuccessor(successor, refreshToken),
       idleTtlMs: this.config.session.refreshTokenTtlMs,
       // user_id, actor_id and metadata.sessionId come from the token's session.
-      audit: this.audit.row({ type: 'session.refreshed', userId: null, actorId: null, client }),
+      audit: this.audit.prepare({
+        type: 'session.refreshed',
+        userId: null,
+        actorId: null,
+        client,
+      }),
     });
     if (rotated) {
       return {
-        sessionId: rotated.session_id,
-        user: toUser(rotated),
+        sessionId: rotated.sessionId,
+        user: rotated.user,
         refreshToken: successor,
-        expiresAt: rotated.session_expires_at,
+        expiresAt: rotated.sessionExpiresAt,
       };
     }
     return this.rotateInTransaction(refreshToken, tokenHash, client);
@@ -91,48 +99,7 @@ export class SessionsService {
     tokenHash: Buffer,
     client: ClientInfo,
   ): Promise<RotatedSession> {
-    const { refreshTokenTtlMs, reuseGraceMs } = this.config.session;
-    const outcome = await this.sessions.transaction(async (tx) => {
-      const token = await this.sessions.lockRefreshToken(tx, tokenHash, reuseGraceMs);
-      if (!token || !token.session_live) return { kind: 'invalid' as const };
-      const issued = {
-        sessionId: token.session_id,
-        user: toUser(token),
-        expiresAt: token.session_expires_at,
-      };
-      const event = (type: 'session.refreshed' | 'session.reuse_detected', grace?: boolean) =>
-        this.audit.record(
-          {
-            type,
-            userId: token.id,
-            // A reused token may be in anyone's hands: nobody is known to have done it.
-            actorId: type === 'session.refreshed' ? token.id : null,
-            client,
-            metadata: { sessionId: token.session_id, grace },
-          },
-          tx,
-        );
-      if (token.is_current) {
-        const successor = newRefreshToken();
-        await this.sessions.markRotated(tx, tokenHash, sealSuccessor(successor, refreshToken));
-        await this.sessions.insertRefreshToken(tx, token.session_id, hashRefreshToken(successor));
-        const expiresAt = await this.sessions.touch(tx, token.session_id, refreshTokenTtlMs);
-        await event('session.refreshed');
-        return { kind: 'issued' as const, ...issued, refreshToken: successor, expiresAt };
-      }
-      const successor =
-        token.in_grace && token.successor_sealed
-          ? openSuccessor(token.successor_sealed, refreshToken)
-          : undefined;
-      if (successor) {
-        // The same successor again (concurrent tabs within REFRESH_REUSE_GRACE).
-        await event('session.refreshed', true);
-        return { kind: 'issued' as const, ...issued, refreshToken: successor };
-      }
-      await this.sessions.revoke(token.session_id, tx);
-      await event('session.reuse_detected');
-      return { kind: 'reused' as const, ...issued };
-    });
+    const outcome = await this.rotateLocked(refreshToken, tokenHash, client);
     switch (outcome.kind) {
       case 'issued':
         return outcome;
@@ -152,30 +119,74 @@ export class SessionsService {
     }
   }
 
+  /** Answers instead of throwing: a revocation for reuse must commit, not roll back. */
+  @Transactional()
+  private async rotateLocked(refreshToken: string, tokenHash: Buffer, client: ClientInfo) {
+    const { refreshTokenTtlMs, reuseGraceMs } = this.config.session;
+    const token = await this.sessions.lockRefreshToken(tokenHash, reuseGraceMs);
+    if (!token || !token.sessionLive) return { kind: 'invalid' as const };
+    const issued = {
+      sessionId: token.sessionId,
+      user: token.user,
+      expiresAt: token.sessionExpiresAt,
+    };
+    const event = (type: 'session.refreshed' | 'session.reuse_detected', grace?: boolean) =>
+      this.audit.record({
+        type,
+        userId: token.user.id,
+        // A reused token may be in anyone's hands: nobody is known to have done it.
+        actorId: type === 'session.refreshed' ? token.user.id : null,
+        client,
+        metadata: { sessionId: token.sessionId, grace },
+      });
+    if (token.isCurrent) {
+      const successor = newRefreshToken();
+      const expiresAt = await this.sessions.rotateLocked(
+        token.sessionId,
+        tokenHash,
+        { hash: hashRefreshToken(successor), sealed: sealSuccessor(successor, refreshToken) },
+        refreshTokenTtlMs,
+      );
+      await event('session.refreshed');
+      return { kind: 'issued' as const, ...issued, refreshToken: successor, expiresAt };
+    }
+    const successor =
+      token.inGrace && token.successorSealed
+        ? openSuccessor(token.successorSealed, refreshToken)
+        : undefined;
+    if (successor) {
+      // The same successor again (concurrent tabs within REFRESH_REUSE_GRACE).
+      await event('session.refreshed', true);
+      return { kind: 'issued' as const, ...issued, refreshToken: successor };
+    }
+    await this.sessions.revoke(token.sessionId);
+    await event('session.reuse_detected');
+    return { kind: 'reused' as const, ...issued };
+  }
+
   /** The live session a refresh token belongs to, for logout without an access token. */
   findByRefreshToken(
     refreshToken: string,
-  ): Promise<{ session_id: string; user_id: string } | undefined> {
+  ): Promise<{ sessionId: string; userId: string } | undefined> {
     return this.sessions.findSessionByRefreshToken(
       hashRefreshToken(refreshToken),
       this.config.session.reuseGraceMs,
     );
   }
 
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.sessions.transaction(work);
+  /** A successful login's writes, in one statement (SessionsRepository.recordLogin). */
+  recordLogin(login: SuccessfulLogin): Promise<{ user: User; expiresAt: Date } | undefined> {
+    return this.sessions.recordLogin(login);
   }
 
-  revoke(sessionId: string, manager?: EntityManager): Promise<boolean> {
-    return this.sessions.revoke(sessionId, manager);
+  /** In the transaction open in the caller's context, if any. */
+  revoke(sessionId: string): Promise<boolean> {
+    return this.sessions.revoke(sessionId);
   }
 
-  revokeAllOfUser(
-    userId: string,
-    exceptSessionId?: string,
-    manager?: EntityManager,
-  ): Promise<number> {
-    return this.sessions.revokeAllOfUser(userId, exceptSessionId, manager);
+  /** In the transaction open in the caller's context, if any. */
+  revokeAllOfUser(userId: string, exceptSessionId?: string): Promise<number> {
+    return this.sessions.revokeAllOfUser(userId, exceptSessionId);
   }
 
   async revokeOwned(userId: string, sessionId: string): Promise<void> {
@@ -184,7 +195,7 @@ export class SessionsService {
     }
   }
 
-  list(userId: string): Promise<SessionRow[]> {
+  list(userId: string): Promise<SessionRecord[]> {
     return this.sessions.listLive(userId);
   }
 }

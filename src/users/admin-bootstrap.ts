@@ -1,9 +1,10 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { isEmail } from 'class-validator';
-import { AuditRepository } from '../audit/audit.repository.js';
+import { AuditService } from '../audit/audit.service.js';
 import { AppError } from '../common/errors/app-error.js';
 import { AppConfig, ConfigError } from '../config/app-config.js';
-import { SessionsRepository } from '../sessions/sessions.repository.js';
+import { TransactionHost, type TypeOrmTx } from '../database/transactions.js';
+import { SessionsService } from '../sessions/sessions.service.js';
 import { AdminProvisioning } from './admin-provisioning.js';
 import { normalizeEmail } from './normalize.js';
 import { PasswordPolicy } from './password-policy.js';
@@ -23,10 +24,11 @@ export class AdminBootstrap implements OnApplicationBootstrap {
   constructor(
     private readonly config: AppConfig,
     private readonly users: UsersRepository,
-    private readonly sessions: SessionsRepository,
+    private readonly sessions: SessionsService,
     private readonly passwords: PasswordService,
     private readonly policy: PasswordPolicy,
-    private readonly audit: AuditRepository,
+    private readonly audit: AuditService,
+    private readonly txHost: TransactionHost<TypeOrmTx>,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -40,7 +42,13 @@ export class AdminBootstrap implements OnApplicationBootstrap {
     if (await this.users.hasActiveAdmin()) return;
     const email = this.checkedEmail(rawEmail);
     this.checkPassword(password, email);
-    const provisioning = new AdminProvisioning(this.users, this.sessions, this.audit, 'bootstrap');
+    const provisioning = new AdminProvisioning(
+      this.users,
+      this.sessions,
+      this.audit,
+      this.txHost,
+      'bootstrap',
+    );
     const outcome = await provisioning.bootstrap({
       email,
       passwordHash: await this.passwords.hash(password),

@@ -1,6 +1,6 @@
-import type { EntityManager } from 'typeorm';
-import { AuditRepository } from '../audit/audit.repository.js';
-import { SessionsRepository } from '../sessions/sessions.repository.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { TransactionHost, TypeOrmTx } from '../database/transactions.js';
+import type { SessionsService } from '../sessions/sessions.service.js';
 import type { User } from './entities/user.entity.js';
 import { UsersRepository } from './users.repository.js';
 
@@ -32,49 +32,48 @@ export class PasswordRequiredError extends Error {
 export class AdminProvisioning {
   constructor(
     private readonly users: UsersRepository,
-    private readonly sessions: SessionsRepository,
-    private readonly audit: AuditRepository,
+    private readonly sessions: SessionsService,
+    private readonly audit: AuditService,
+    private readonly txHost: TransactionHost<TypeOrmTx>,
     /** Recorded in the audit events (`metadata.via`): there is no actor to name. */
     private readonly via: 'bootstrap' | 'cli',
   ) {}
 
   /** Start-up: makes `request.email` an admin only when no active admin exists. */
   bootstrap(request: AdminRequest): Promise<AdminOutcome> {
-    return this.locked(async (tx) =>
-      (await this.users.hasActiveAdmin(tx)) ? 'admin-exists' : this.ensure(tx, request),
+    return this.locked(async () =>
+      (await this.users.hasActiveAdmin()) ? 'admin-exists' : this.ensure(request),
     );
   }
 
   /** CLI: makes `request.email` an active admin, creating the account when needed. */
   ensureAdmin(request: AdminRequest): Promise<AdminOutcome> {
-    return this.locked((tx) => this.ensure(tx, request));
+    return this.locked(() => this.ensure(request));
   }
 
-  private locked(work: (tx: EntityManager) => Promise<AdminOutcome>): Promise<AdminOutcome> {
-    return this.users.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [ADMIN_PROVISIONING_LOCK]);
-      return work(tx);
+  /** Not a decorator: this class is built by hand for the CLI as well as by Nest. */
+  private locked(work: () => Promise<AdminOutcome>): Promise<AdminOutcome> {
+    return this.txHost.withTransaction(async () => {
+      await this.users.lockForProvisioning(ADMIN_PROVISIONING_LOCK);
+      return work();
     });
   }
 
-  private async ensure(tx: EntityManager, request: AdminRequest): Promise<AdminOutcome> {
-    const existing = await this.users.findByLogin('email', request.email, tx);
+  private async ensure(request: AdminRequest): Promise<AdminOutcome> {
+    const existing = await this.users.findByLogin('email', request.email);
     if (!existing) {
       if (!request.passwordHash) throw new PasswordRequiredError(request.email);
-      const user = await this.users.insert(
-        {
-          email: request.email,
-          username: null,
-          passwordHash: request.passwordHash,
-          firstName: null,
-          lastName: null,
-          role: 'ADMIN',
-          active: true,
-          emailVerified: true,
-        },
-        tx,
-      );
-      await this.record(tx, 'user.created', user.id, {
+      const user = await this.users.insert({
+        email: request.email,
+        username: null,
+        passwordHash: request.passwordHash,
+        firstName: null,
+        lastName: null,
+        role: 'ADMIN',
+        active: true,
+        emailVerified: true,
+      });
+      await this.record('user.created', user.id, {
         email: user.email,
         role: user.role,
         active: user.active,
@@ -82,7 +81,7 @@ export class AdminProvisioning {
       return 'created';
     }
     if (isActiveAdmin(existing) && !request.passwordHash) return 'already-admin';
-    await this.promote(tx, existing, request.passwordHash);
+    await this.promote(existing, request.passwordHash);
     return isActiveAdmin(existing) ? 'already-admin' : 'promoted';
   }
 
@@ -90,39 +89,35 @@ export class AdminProvisioning {
    * A new password also ends the account's sessions: whoever registered that email
    * before the operator made it an admin must not keep a way in.
    */
-  private async promote(tx: EntityManager, user: User, passwordHash: string | undefined) {
-    await this.users.update(
-      user.id,
-      { role: 'ADMIN', active: true, emailVerified: true, passwordHash },
-      tx,
-    );
-    if (passwordHash) await this.sessions.revokeAllOfUser(user.id, undefined, tx);
+  private async promote(user: User, passwordHash: string | undefined) {
+    await this.users.update(user.id, {
+      role: 'ADMIN',
+      active: true,
+      emailVerified: true,
+      passwordHash,
+    });
+    if (passwordHash) await this.sessions.revokeAllOfUser(user.id);
     const fields = [
       ...(user.role === 'ADMIN' ? [] : ['role']),
       ...(user.active ? [] : ['active']),
       ...(user.emailVerified ? [] : ['emailVerified']),
       ...(passwordHash ? ['password'] : []),
     ];
-    if (fields.length) await this.record(tx, 'user.updated', user.id, { fields });
+    if (fields.length) await this.record('user.updated', user.id, { fields });
   }
 
   private record(
-    tx: EntityManager,
     type: 'user.created' | 'user.updated',
     userId: string,
     metadata: Record<string, unknown>,
   ): Promise<void> {
-    return this.audit.insert(
-      {
-        type,
-        userId,
-        actorId: null,
-        ip: null,
-        userAgent: null,
-        metadata: { ...metadata, via: this.via, requestId: null },
-      },
-      tx,
-    );
+    return this.audit.record({
+      type,
+      userId,
+      actorId: null,
+      client: { ip: null, userAgent: null, requestId: null },
+      metadata: { ...metadata, via: this.via },
+    });
   }
 }
 

@@ -30,44 +30,55 @@ const SEARCH_TEXT = `(email || ' ' || coalesce(username, '') || ' ' || coalesce(
  * Nullable keys put NULLs first ascending and last descending: one index serves both, and
  * "never logged in" sorts as the oldest login. `id` breaks ties so pages never overlap.
  */
-const ORDER_BY: Record<UserSortKey, (order: SortOrder) => string> = {
-  createdAt: (o) => `created_at ${o}, id ${o}`,
-  email: (o) => `lower(email) ${o}`,
-  username: (o) => `lower(username) ${o} ${nullsFor(o)}, id ${o}`,
-  lastLoginAt: (o) => `last_login_at ${o} ${nullsFor(o)}, id ${o}`,
-};
+const ORDER_BY: Record<UserSortKey, { expression: string; nullable: boolean; tieBreak: boolean }> =
+  {
+    createdAt: { expression: 'created_at', nullable: false, tieBreak: true },
+    email: { expression: 'lower(email)', nullable: false, tieBreak: false },
+    username: { expression: 'lower(username)', nullable: true, tieBreak: true },
+    lastLoginAt: { expression: 'last_login_at', nullable: true, tieBreak: true },
+  };
 
-function nullsFor(order: SortOrder): string {
-  return order === 'asc' ? 'NULLS FIRST' : 'NULLS LAST';
+/** One term of an ORDER BY, as TypeORM's `addOrderBy(expression, order, nulls)` takes it. */
+export interface OrderTerm {
+  expression: string;
+  order: 'ASC' | 'DESC';
+  nulls?: 'NULLS FIRST' | 'NULLS LAST';
 }
 
+/** A condition with TypeORM's named parameters (`:name`). */
 export interface SqlFragment {
   sql: string;
-  params: unknown[];
+  params: Record<string, unknown>;
 }
 
-/** `WHERE ...` for a filter (`WHERE true` when empty), with positional parameters from $1. */
+/** The conditions of a filter (`true` when empty), with the named parameters they use. */
 export function whereClause(filter: UserFilter): SqlFragment {
   const conditions: string[] = [];
-  const params: unknown[] = [];
+  const params: Record<string, unknown> = {};
   if (filter.search) {
     const { operator, pattern } = searchPattern(filter.search);
-    params.push(pattern);
-    conditions.push(`${SEARCH_TEXT} ${operator} $${params.length}`);
+    params.search = pattern;
+    conditions.push(`${SEARCH_TEXT} ${operator} :search`);
   }
   if (filter.role !== undefined) {
-    params.push(filter.role);
-    conditions.push(`role = $${params.length}`);
+    params.role = filter.role;
+    conditions.push(`role = :role`);
   }
   if (filter.active !== undefined) {
-    params.push(filter.active);
-    conditions.push(`active = $${params.length}`);
+    params.active = filter.active;
+    conditions.push(`active = :active`);
   }
-  return { sql: `WHERE ${conditions.join(' AND ') || 'true'}`, params };
+  return { sql: conditions.join(' AND ') || 'true', params };
 }
 
-export function orderByClause(sort: UserSortKey, order: SortOrder): string {
-  return `ORDER BY ${ORDER_BY[sort](order)}`;
+export function orderByClause(sort: UserSortKey, order: SortOrder): OrderTerm[] {
+  const { expression, nullable, tieBreak } = ORDER_BY[sort];
+  const direction = order === 'asc' ? 'ASC' : 'DESC';
+  const nulls = nullable ? (order === 'asc' ? 'NULLS FIRST' : 'NULLS LAST') : undefined;
+  return [
+    { expression, order: direction, ...(nulls ? { nulls } : {}) },
+    ...(tieBreak ? [{ expression: 'id', order: direction } as const] : []),
+  ];
 }
 
 /** Shorter terms hold no trigram, so a substring match could only scan every row. */

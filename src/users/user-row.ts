@@ -1,6 +1,12 @@
 import type { User } from './entities/user.entity.js';
 import type { Role } from './entities/role.js';
 
+/**
+ * Fragments of the hot-path statements over `users` (the guard's principal lookup, the
+ * login record, refresh rotation), which other repositories embed in one statement with
+ * their own changes; `users` itself is written only through UsersRepository and these.
+ */
+
 /** The columns of `users` in the order `toUser` expects, for hand-written SQL on hot paths. */
 export const USER_COLUMNS = (alias: string) =>
   [
@@ -50,4 +56,16 @@ export function toUser(row: UserRow): User {
     updatedAt: row.updated_at,
     lastLoginAt: row.last_login_at,
   };
+}
+
+/**
+ * The part of a successful login that changes the user: `last_login_at`, and the password
+ * hash when a rehash is given (`rehashParam` is NULL otherwise). For a CTE joined to
+ * `source`, which has a `user_id` column; returns the user.
+ */
+export function loginUpdateSql(source: string, rehashParam: string): string {
+  return `UPDATE users AS u SET last_login_at = now(), password_hash = COALESCE(${rehashParam}, u.password_hash)
+      FROM ${source} src
+     WHERE u.id = src.user_id
+    RETURNING ${USER_COLUMNS('u')}`;
 }

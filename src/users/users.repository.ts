@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, QueryFailedError, type EntityManager } from 'typeorm';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import { QueryFailedError, type SelectQueryBuilder } from 'typeorm';
 import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
-import { Sql } from '../database/sql.js';
-import type { User } from './entities/user.entity.js';
+import type { TypeOrmTx } from '../database/transactions.js';
+import { User } from './entities/user.entity.js';
 import type { Role } from './entities/role.js';
 import { normalizeEmail, normalizeUsername } from './normalize.js';
-import { USER_COLUMNS, toUser, type UserRow } from './user-row.js';
+import { toUser, type UserRow } from './user-row.js';
 import {
   orderByClause,
   whereClause,
@@ -15,19 +15,20 @@ import {
   type UserListQuery,
 } from './user-list-sql.js';
 
-/** Columns an update may set, by the User property that names them. */
-const UPDATABLE_COLUMNS = {
-  email: 'email',
-  username: 'username',
-  firstName: 'first_name',
-  lastName: 'last_name',
-  role: 'role',
-  active: 'active',
-  emailVerified: 'email_verified',
-  passwordHash: 'password_hash',
-} as const;
-
-export type UserChanges = Partial<Pick<User, keyof typeof UPDATABLE_COLUMNS>>;
+/** Fields an update may set. */
+export type UserChanges = Partial<
+  Pick<
+    User,
+    | 'email'
+    | 'username'
+    | 'firstName'
+    | 'lastName'
+    | 'role'
+    | 'active'
+    | 'emailVerified'
+    | 'passwordHash'
+  >
+>;
 
 export interface NewUser {
   email: string;
@@ -40,88 +41,112 @@ export interface NewUser {
   emailVerified?: boolean;
 }
 
-/** Lookups by normalized email or username; the unique indexes on lower(...) serve both. */
-const FIND_BY_LOGIN = {
-  email: `SELECT ${USER_COLUMNS('u')} FROM users u WHERE lower(u.email) = $1`,
-  username: `SELECT ${USER_COLUMNS('u')} FROM users u WHERE lower(u.username) = $1`,
-} as const;
+/**
+ * One batch of `npm run seed:users`, rows `$1..$2`. Hand-written: generated in the database
+ * (generate_series) rather than sent row by row, as a seed of a million rows needs. The run tag keeps emails and usernames unique across runs;
+ * names cycle through the lists above so searches have realistic hit rates; about 2% of
+ * users are inactive, 20% unverified, a quarter have no username and a third never logged in.
+ */
+const SEED_BATCH = `
+  INSERT INTO users (email, username, password_hash, first_name, last_name, role, active,
+                     email_verified, created_at, updated_at, last_login_at)
+  SELECT lower(replace(f || '.' || l, ' ', '')) || '.' || $3 || i || '@example.com',
+         CASE WHEN i % 4 = 0 THEN NULL ELSE lower(f) || '_' || $3 || i END,
+         $4, f, l, 'USER', i % 50 <> 0, i % 5 <> 0, created, created,
+         CASE WHEN i % 3 = 0 THEN NULL ELSE created + random() * (now() - created) END
+    FROM (SELECT i,
+                 ($5::text[])[1 + i % cardinality($5::text[])] AS f,
+                 ($6::text[])[1 + (i / 7) % cardinality($6::text[])] AS l,
+                 now() - random() * interval '1095 days' AS created
+            FROM generate_series($1::bigint, $2::bigint) AS i) AS generated
+  ON CONFLICT DO NOTHING`;
 
-/** SQL over `users`. Unique violations become `EMAIL_TAKEN` / `USERNAME_TAKEN`. */
+/**
+ * `users`: the only writer of the table, but for the fragments of the hot-path statements
+ * in `user-row.ts`. Emails and usernames are normalized here (the same normalizer as the
+ * DTOs and the rate-limit keys); unique violations become `EMAIL_TAKEN` / `USERNAME_TAKEN`.
+ * Every method runs in the transaction open in the caller's context, if any.
+ */
 @Injectable()
 export class UsersRepository {
-  private readonly sql: Sql;
+  constructor(private readonly txHost: TransactionHost<TypeOrmTx>) {}
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
-    this.sql = Sql.of(dataSource);
+  /** The open transaction's manager, or the data source's outside one. */
+  private get db() {
+    return this.txHost.tx;
   }
 
-  private managerOr(manager?: EntityManager): EntityManager {
-    return manager ?? this.dataSource.manager;
+  private users(): SelectQueryBuilder<User> {
+    return this.db.getRepository(User).createQueryBuilder('u');
   }
 
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
+  async findById(id: string): Promise<User | undefined> {
+    return (await this.users().where('u.id = :id', { id }).getOne()) ?? undefined;
   }
 
-  async findById(id: string, manager?: EntityManager): Promise<User | undefined> {
-    const rows: UserRow[] = await this.managerOr(manager).query(
-      `SELECT ${USER_COLUMNS('u')} FROM users u WHERE u.id = $1`,
-      [id],
-    );
-    return rows[0] ? toUser(rows[0]) : undefined;
-  }
-
-  /** Looks a user up by normalized email or username (the unique indexes serve both). */
-  async findByLogin(
-    by: 'email' | 'username',
-    value: string,
-    manager?: EntityManager,
-  ): Promise<User | undefined> {
-    // The same normalizer as the DTOs and the rate-limit keys (idempotent on their output).
+  /** Looks a user up by normalized email or username (the unique indexes on lower(...) serve both). */
+  async findByLogin(by: 'email' | 'username', value: string): Promise<User | undefined> {
     const key = by === 'email' ? normalizeEmail(value) : normalizeUsername(value);
-    const rows: UserRow[] = manager
-      ? await manager.query(FIND_BY_LOGIN[by], [key])
-      : (await this.sql.query<UserRow>(FIND_BY_LOGIN[by], [key])).rows;
-    return rows[0] ? toUser(rows[0]) : undefined;
+    const column = by === 'email' ? 'u.email' : 'u.username';
+    return (await this.users().where(`lower(${column}) = :key`, { key }).getOne()) ?? undefined;
   }
 
-  async insert(user: NewUser, manager?: EntityManager): Promise<User> {
+  /** The active account with this email, if any (recovery). */
+  async findActiveByEmail(email: string): Promise<User | undefined> {
+    const user = await this.users()
+      .where('lower(u.email) = :key AND u.active', { key: normalizeEmail(email) })
+      .getOne();
+    return user ?? undefined;
+  }
+
+  async insert(user: NewUser): Promise<User> {
     try {
-      const rows: UserRow[] = await this.managerOr(manager).query(
-        `INSERT INTO users AS u (email, username, password_hash, first_name, last_name, role, active, email_verified)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         RETURNING ${USER_COLUMNS('u')}`,
-        [
-          normalizeEmail(user.email),
-          user.username === null ? null : normalizeUsername(user.username),
-          user.passwordHash,
-          user.firstName,
-          user.lastName,
-          user.role ?? 'USER',
-          user.active ?? true,
-          user.emailVerified ?? false,
-        ],
-      );
-      return toUser(rows[0]);
+      const result = await this.db
+        .createQueryBuilder()
+        .insert()
+        .into(User)
+        .values({
+          email: normalizeEmail(user.email),
+          username: user.username === null ? null : normalizeUsername(user.username),
+          passwordHash: user.passwordHash,
+          firstName: user.firstName,
+          lastName: user.lastName,
+          role: user.role ?? 'USER',
+          active: user.active ?? true,
+          emailVerified: user.emailVerified ?? false,
+        })
+        .returning('*')
+        .execute();
+      return toUser((result.raw as UserRow[])[0]);
     } catch (error) {
       throw translateUniqueViolation(error);
     }
   }
 
-  async setPasswordHash(id: string, passwordHash: string, manager?: EntityManager): Promise<void> {
-    await this.managerOr(manager).query(
-      `UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1`,
-      [id, passwordHash],
-    );
+  async setPasswordHash(id: string, passwordHash: string): Promise<void> {
+    await this.update(id, { passwordHash });
+  }
+
+  /**
+   * A password reset: the new password, and the email marked verified (the reset proved
+   * that the user reads this mailbox). Answers the address, for the "password changed" email.
+   */
+  async setPasswordAndVerifyEmail(id: string, passwordHash: string): Promise<string | undefined> {
+    return (await this.update(id, { passwordHash, emailVerified: true }))?.email;
+  }
+
+  /** A verification link was used: the account's email is verified. */
+  async markEmailVerified(id: string): Promise<User | undefined> {
+    return this.update(id, { emailVerified: true });
   }
 
   /** Reads the user and locks the row until the transaction ends. */
-  async lockById(id: string, manager: EntityManager): Promise<User | undefined> {
-    const rows: UserRow[] = await manager.query(
-      `SELECT ${USER_COLUMNS('u')} FROM users u WHERE u.id = $1 FOR UPDATE`,
-      [id],
-    );
-    return rows[0] ? toUser(rows[0]) : undefined;
+  async lockById(id: string): Promise<User | undefined> {
+    const user = await this.users()
+      .where('u.id = :id', { id })
+      .setLock('pessimistic_write')
+      .getOne();
+    return user ?? undefined;
   }
 
   /**
@@ -130,45 +155,54 @@ export class UsersRepository {
    * committed outcome of any concurrent demotion (READ COMMITTED re-checks a locked row
    * against the WHERE clause), so counting them is race-free.
    */
-  async lockActiveAdminIds(manager: EntityManager): Promise<string[]> {
-    const rows: { id: string }[] = await manager.query(
-      `SELECT id FROM users WHERE role = 'ADMIN' AND active ORDER BY id FOR UPDATE`,
-    );
-    return rows.map((row) => row.id);
+  async lockActiveAdminIds(): Promise<string[]> {
+    const admins = await this.users()
+      .select('u.id')
+      .where(`u.role = 'ADMIN' AND u.active`)
+      .orderBy('u.id')
+      .setLock('pessimistic_write')
+      .getMany();
+    return admins.map((admin) => admin.id);
   }
 
-  async hasActiveAdmin(manager?: EntityManager): Promise<boolean> {
-    const rows: unknown[] = await this.managerOr(manager).query(
-      `SELECT 1 FROM users WHERE role = 'ADMIN' AND active LIMIT 1`,
-    );
-    return rows.length > 0;
+  async hasActiveAdmin(): Promise<boolean> {
+    return this.users().where(`u.role = 'ADMIN' AND u.active`).limit(1).getExists();
+  }
+
+  /**
+   * Takes the transaction-level advisory lock `key` (released at commit): serializes work
+   * such as admin provisioning across instances on one PostgreSQL. On the embedded PGlite
+   * (one backend) there is only one instance anyway.
+   */
+  async lockForProvisioning(key: number): Promise<void> {
+    await this.db
+      .createQueryBuilder()
+      .select('pg_advisory_xact_lock(:key)')
+      .setParameter('key', key)
+      .getRawOne();
   }
 
   /** Sets the given fields (and `updated_at`); `undefined` when there is no such user. */
-  async update(
-    id: string,
-    changes: UserChanges,
-    manager?: EntityManager,
-  ): Promise<User | undefined> {
-    const params: unknown[] = [id];
-    const assignments = Object.entries(changes)
-      .filter(([, value]) => value !== undefined)
-      .map(([key, value]) => {
-        params.push(
-          key === 'email' && typeof value === 'string'
-            ? normalizeEmail(value)
-            : key === 'username' && typeof value === 'string'
-              ? normalizeUsername(value)
-              : value,
-        );
-        return `${UPDATABLE_COLUMNS[key as keyof UserChanges]} = $${params.length}`;
-      });
+  async update(id: string, changes: UserChanges): Promise<User | undefined> {
+    const values: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(changes)) {
+      if (value === undefined) continue;
+      values[key] =
+        key === 'email' && typeof value === 'string'
+          ? normalizeEmail(value)
+          : key === 'username' && typeof value === 'string'
+            ? normalizeUsername(value)
+            : value;
+    }
     try {
-      const [rows]: [UserRow[], number] = await this.managerOr(manager).query(
-        `UPDATE users AS u SET ${[...assignments, 'updated_at = now()'].join(', ')}
-          WHERE u.id = $1 RETURNING ${USER_COLUMNS('u')}`,
-        params,
-      );
+      const result = await this.db
+        .createQueryBuilder()
+        .update(User)
+        .set({ ...values, updatedAt: () => 'now()' })
+        .where('id = :id', { id })
+        .returning('*')
+        .execute();
+      const rows = result.raw as UserRow[];
       return rows[0] ? toUser(rows[0]) : undefined;
     } catch (error) {
       throw translateUniqueViolation(error);
@@ -176,24 +210,48 @@ export class UsersRepository {
   }
 
   /** Deletes the user; sessions and refresh tokens go with it (ON DELETE CASCADE). */
-  async delete(id: string, manager?: EntityManager): Promise<boolean> {
-    const [, count]: [unknown[], number] = await this.managerOr(manager).query(
-      `DELETE FROM users WHERE id = $1`,
-      [id],
-    );
-    return count > 0;
+  async delete(id: string): Promise<boolean> {
+    const result = await this.db
+      .createQueryBuilder()
+      .delete()
+      .from(User)
+      .where('id = :id', { id })
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** Inserts seeded users `first..last` (see SEED_BATCH); existing ones are skipped. */
+  async seedBatch(batch: {
+    first: number;
+    last: number;
+    tag: string;
+    passwordHash: string;
+    firstNames: readonly string[];
+    lastNames: readonly string[];
+  }): Promise<void> {
+    await this.db.query(SEED_BATCH, [
+      batch.first,
+      batch.last,
+      batch.tag,
+      batch.passwordHash,
+      batch.firstNames,
+      batch.lastNames,
+    ]);
+  }
+
+  /** Updates the planner's statistics after a bulk change (ANALYZE users). */
+  async analyze(): Promise<void> {
+    await this.db.query('ANALYZE users');
   }
 
   /** One page of users; `whereClause` and `orderByClause` keep each on an index. */
-  async list(query: UserListQuery): Promise<User[]> {
+  list(query: UserListQuery): Promise<User[]> {
     const where = whereClause(query);
-    const n = where.params.length;
-    const rows: UserRow[] = await this.dataSource.query(
-      `SELECT ${USER_COLUMNS('u')} FROM users u ${where.sql}
-        ${orderByClause(query.sort, query.order)} LIMIT $${n + 1} OFFSET $${n + 2}`,
-      [...where.params, query.limit, query.offset],
-    );
-    return rows.map(toUser);
+    const select = this.users().where(where.sql, where.params);
+    for (const term of orderByClause(query.sort, query.order)) {
+      select.addOrderBy(term.expression, term.order, term.nulls);
+    }
+    return select.limit(query.limit).offset(query.offset).getMany();
   }
 
   /**
@@ -202,21 +260,31 @@ export class UsersRepository {
    */
   async countUpTo(filter: UserFilter, cap: number): Promise<number> {
     const where = whereClause(filter);
-    const rows: { count: string }[] = await this.dataSource.query(
-      `SELECT count(*) AS count FROM (SELECT 1 FROM users u ${where.sql} LIMIT $${where.params.length + 1}) matching`,
-      [...where.params, cap + 1],
-    );
-    return Number(rows[0].count);
+    const matching = this.users()
+      .select('1')
+      .where(where.sql)
+      .limit(cap + 1);
+    const row = await this.db
+      .createQueryBuilder()
+      .select('count(*)', 'count')
+      .from(`(${matching.getQuery()})`, 'matching')
+      .setParameters(where.params)
+      .getRawOne<{ count: string }>();
+    return Number(row?.count ?? 0);
   }
 
   /** PostgreSQL's own estimate of the matching rows (from table statistics), at no cost. */
   async estimateCount(filter: UserFilter): Promise<number> {
     const where = whereClause(filter);
-    const rows: { 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }[] =
-      await this.dataSource.query(
-        `EXPLAIN (FORMAT JSON) SELECT 1 FROM users u ${where.sql}`,
-        where.params,
-      );
+    const [sql, params] = this.users()
+      .select('1')
+      .where(where.sql, where.params)
+      .getQueryAndParameters();
+    // EXPLAIN is not a query TypeORM builds; the statement it explains is.
+    const rows: { 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }[] = await this.db.query(
+      `EXPLAIN (FORMAT JSON) ${sql}`,
+      params,
+    );
     return Math.round(rows[0]['QUERY PLAN'][0].Plan['Plan Rows']);
   }
 }

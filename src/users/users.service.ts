@@ -5,6 +5,7 @@ import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import type { ClientInfo } from '../common/http/client-info.js';
 import { LoginBackoff } from '../rate-limit/login-backoff.service.js';
+import { Transactional } from '../database/transactions.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import type { CreateUserDto } from './dto/create-user.dto.js';
 import type { ListUsersQueryDto } from './dto/list-users-query.dto.js';
@@ -79,32 +80,34 @@ export class UsersService {
   async create(dto: CreateUserDto, caller: Principal, client: ClientInfo): Promise<User> {
     this.policy.check(dto.password, { email: dto.email, username: dto.username });
     const passwordHash = await this.passwords.hash(dto.password);
-    return this.users.transaction(async (tx) => {
-      const user = await this.users.insert(
-        {
-          email: dto.email,
-          username: dto.username ?? null,
-          passwordHash,
-          firstName: dto.firstName ?? null,
-          lastName: dto.lastName ?? null,
-          role: dto.role,
-          active: dto.active,
-          emailVerified: dto.emailVerified,
-        },
-        tx,
-      );
-      await this.audit.record(
-        {
-          type: 'user.created',
-          userId: user.id,
-          actorId: caller.user.id,
-          client,
-          metadata: { email: user.email, role: user.role, active: user.active },
-        },
-        tx,
-      );
-      return user;
+    return this.insert(dto, passwordHash, caller, client);
+  }
+
+  @Transactional()
+  private async insert(
+    dto: CreateUserDto,
+    passwordHash: string,
+    caller: Principal,
+    client: ClientInfo,
+  ): Promise<User> {
+    const user = await this.users.insert({
+      email: dto.email,
+      username: dto.username ?? null,
+      passwordHash,
+      firstName: dto.firstName ?? null,
+      lastName: dto.lastName ?? null,
+      role: dto.role,
+      active: dto.active,
+      emailVerified: dto.emailVerified,
     });
+    await this.audit.record({
+      type: 'user.created',
+      userId: user.id,
+      actorId: caller.user.id,
+      client,
+      metadata: { email: user.email, role: user.role, active: user.active },
+    });
+    return user;
   }
 
   updateMe(caller: Principal, dto: UpdateMeDto, client: ClientInfo): Promise<User> {
@@ -124,34 +127,40 @@ export class UsersService {
     client: ClientInfo,
   ): Promise<User> {
     const passwordHash = dto.password === undefined ? undefined : await this.hashFor(id, dto);
-    return this.users.transaction(async (tx) => {
-      const adminIds = touchesAdminStatus(dto) ? await this.users.lockActiveAdminIds(tx) : [];
-      const before = await this.users.lockById(id, tx);
-      if (!before) throw new AppError(ErrorCode.NOT_FOUND, 'No such user.');
-      const changes = changesFrom(dto, before, passwordHash);
-      const remainsActiveAdmin =
-        (changes.role ?? before.role) === 'ADMIN' && (changes.active ?? before.active);
-      if (!remainsActiveAdmin) assertAnotherAdmin(before, adminIds);
-      const after = await this.users.update(id, changes, tx);
-      if (!after) throw new AppError(ErrorCode.NOT_FOUND, 'No such user.');
-      const revoked = revokesSessions(before, after, passwordHash)
-        ? await this.sessions.revokeAllOfUser(id, undefined, tx)
-        : 0;
-      const changed = changedFields(before, after, passwordHash);
-      if (changed.fields.length) {
-        await this.audit.record(
-          {
-            type: 'user.updated',
-            userId: id,
-            actorId: caller.user.id,
-            client,
-            metadata: { ...changed, revokedSessions: revoked },
-          },
-          tx,
-        );
-      }
-      return after;
-    });
+    return this.apply(id, dto, passwordHash, caller, client);
+  }
+
+  @Transactional()
+  private async apply(
+    id: string,
+    dto: UpdateUserDto,
+    passwordHash: string | undefined,
+    caller: Principal,
+    client: ClientInfo,
+  ): Promise<User> {
+    const adminIds = touchesAdminStatus(dto) ? await this.users.lockActiveAdminIds() : [];
+    const before = await this.users.lockById(id);
+    if (!before) throw new AppError(ErrorCode.NOT_FOUND, 'No such user.');
+    const changes = changesFrom(dto, before, passwordHash);
+    const remainsActiveAdmin =
+      (changes.role ?? before.role) === 'ADMIN' && (changes.active ?? before.active);
+    if (!remainsActiveAdmin) assertAnotherAdmin(before, adminIds);
+    const after = await this.users.update(id, changes);
+    if (!after) throw new AppError(ErrorCode.NOT_FOUND, 'No such user.');
+    const revoked = revokesSessions(before, after, passwordHash)
+      ? await this.sessions.revokeAllOfUser(id)
+      : 0;
+    const changed = changedFields(before, after, passwordHash);
+    if (changed.fields.length) {
+      await this.audit.record({
+        type: 'user.updated',
+        userId: id,
+        actorId: caller.user.id,
+        client,
+        metadata: { ...changed, revokedSessions: revoked },
+      });
+    }
+    return after;
   }
 
   /** Deletes the caller's account after checking their password (under the login backoff). */
@@ -171,23 +180,19 @@ export class UsersService {
    * Deletes a user with their sessions (cascade), unless they are the last active admin.
    * The `user.deleted` event keeps the email: the account is gone afterwards.
    */
+  @Transactional()
   async delete(id: string, caller: Principal, client: ClientInfo): Promise<void> {
-    await this.users.transaction(async (tx) => {
-      const adminIds = await this.users.lockActiveAdminIds(tx);
-      const user = await this.users.lockById(id, tx);
-      if (!user) throw new AppError(ErrorCode.NOT_FOUND, 'No such user.');
-      assertAnotherAdmin(user, adminIds);
-      await this.users.delete(id, tx);
-      await this.audit.record(
-        {
-          type: 'user.deleted',
-          userId: id,
-          actorId: caller.user.id,
-          client,
-          metadata: { email: user.email, role: user.role },
-        },
-        tx,
-      );
+    const adminIds = await this.users.lockActiveAdminIds();
+    const user = await this.users.lockById(id);
+    if (!user) throw new AppError(ErrorCode.NOT_FOUND, 'No such user.');
+    assertAnotherAdmin(user, adminIds);
+    await this.users.delete(id);
+    await this.audit.record({
+      type: 'user.deleted',
+      userId: id,
+      actorId: caller.user.id,
+      client,
+      metadata: { email: user.email, role: user.role },
     });
   }
 

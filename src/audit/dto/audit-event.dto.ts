@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { AUDIT_EVENT_TYPES, type AuditEventType } from '../audit-event-type.js';
-import type { AuditEventRow } from '../audit.repository.js';
+import type { AuditEventRecord } from '../audit.repository.js';
 
 /** One audit event. It never holds a password, token, code or Authorization header. */
 export class AuditEventDto {
@@ -68,16 +68,16 @@ export class AuditEventDto {
   })
   metadata: Record<string, unknown>;
 
-  static from(row: AuditEventRow): AuditEventDto {
+  static from(event: AuditEventRecord): AuditEventDto {
     return Object.assign(new AuditEventDto(), {
-      id: row.id,
-      type: row.type,
-      userId: row.user_id,
-      actorId: row.actor_id,
-      ip: row.ip,
-      userAgent: row.user_agent,
-      createdAt: row.created_at.toISOString(),
-      metadata: row.metadata,
+      id: event.id,
+      type: event.type,
+      userId: event.userId,
+      actorId: event.actorId,
+      ip: event.ip,
+      userAgent: event.userAgent,
+      createdAt: event.createdAt.toISOString(),
+      metadata: event.metadata,
     });
   }
 }

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { SessionRow } from '../../sessions/sessions.repository.js';
+import type { SessionRecord } from '../../sessions/sessions.repository.js';
 
 /** A live session of the caller. */
 export class SessionDto {
@@ -26,15 +26,15 @@ export class SessionDto {
   /** True for the session of the access token making this request. @example true */
   current: boolean;
 
-  static from(row: SessionRow, currentSessionId: string): SessionDto {
+  static from(session: SessionRecord, currentSessionId: string): SessionDto {
     const dto = new SessionDto();
-    dto.id = row.id;
-    dto.createdAt = row.created_at.toISOString();
-    dto.lastUsedAt = row.last_used_at.toISOString();
-    dto.expiresAt = row.expires_at.toISOString();
-    dto.userAgent = row.user_agent;
-    dto.ip = row.ip;
-    dto.current = row.id === currentSessionId;
+    dto.id = session.id;
+    dto.createdAt = session.createdAt.toISOString();
+    dto.lastUsedAt = session.lastUsedAt.toISOString();
+    dto.expiresAt = session.expiresAt.toISOString();
+    dto.userAgent = session.userAgent;
+    dto.ip = session.ip;
+    dto.current = session.id === currentSessionId;
     return dto;
   }
 }
