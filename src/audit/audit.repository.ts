@@ -97,6 +97,7 @@ export class AuditRepository {
   /** PostgreSQL's estimate of the matching events, from its statistics. */
   async estimateCount(filter: AuditFilter): Promise<number> {
     const [sql, params] = this.filtered(filter).select('1').getQueryAndParameters();
+    // EXPLAIN is not a query TypeORM builds; the statement it explains is.
     const rows: { 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }[] = await this.db.query(
       `EXPLAIN (FORMAT JSON) ${sql}`,
       params,

@@ -77,7 +77,7 @@ export class MailOutboxRepository {
       })
       .where(`id = (${due.getQuery()})`)
       .setParameter('leaseMs', leaseMs)
-      .returning(['id', 'recipient', 'template', 'context', 'attempts', 'claim_id'])
+      .returning(['id', 'recipient', 'template', 'context', 'attempts', 'claimId'])
       .execute();
     const row = (result.raw as (Omit<ClaimedMail, 'claimId'> & { claim_id: string })[])[0];
     return (

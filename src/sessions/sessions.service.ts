@@ -140,15 +140,22 @@ export class SessionsService {
         metadata: { sessionId: token.sessionId, grace },
       });
     if (token.isCurrent) {
+      // Current again only if the session or its user changed since the first try.
       const successor = newRefreshToken();
-      const expiresAt = await this.sessions.rotateLocked(
-        token.sessionId,
+      const rotated = await this.sessions.rotateCurrent({
         tokenHash,
-        { hash: hashRefreshToken(successor), sealed: sealSuccessor(successor, refreshToken) },
-        refreshTokenTtlMs,
-      );
-      await event('session.refreshed');
-      return { kind: 'issued' as const, ...issued, refreshToken: successor, expiresAt };
+        successorHash: hashRefreshToken(successor),
+        successorSealed: sealSuccessor(successor, refreshToken),
+        idleTtlMs: refreshTokenTtlMs,
+        audit: this.audit.prepare({ type: 'session.refreshed', userId: null, actorId: null, client }),
+      });
+      if (!rotated) return { kind: 'invalid' as const };
+      return {
+        kind: 'issued' as const,
+        ...issued,
+        refreshToken: successor,
+        expiresAt: rotated.sessionExpiresAt,
+      };
     }
     const successor =
       token.inGrace && token.successorSealed

@@ -178,6 +178,7 @@ export class UsersRepository {
     await this.db
       .createQueryBuilder()
       .select('pg_advisory_xact_lock(:key)')
+      .fromDummy()
       .setParameter('key', key)
       .getRawOne();
   }
