@@ -102,6 +102,11 @@ export class AppConfig {
      */
     readonly maxQueue: number;
   };
+  /** Secrets that imported legacy hashes need (docs/migration.md); never stored in rows. */
+  readonly legacyHashes!: {
+    /** Flask-Security's `SECURITY_PASSWORD_SALT` (FLASK_SECURITY_PASSWORD_SALT). */
+    readonly flaskSecuritySalt: string | undefined;
+  };
   readonly bodyLimit!: number;
   readonly shutdownTimeoutMs!: number;
   /** After SIGTERM: readiness fails at once, requests are still served this long, then the drain. */
@@ -275,6 +280,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     logLevel: env.LOG_LEVEL,
     argon2: argon2Settings(env, source.UV_THREADPOOL_SIZE),
+    legacyHashes: { flaskSecuritySalt: env.FLASK_SECURITY_PASSWORD_SALT || undefined },
     bodyLimit: env.BODY_LIMIT,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT,
     shutdownDelayMs: env.SHUTDOWN_DELAY,

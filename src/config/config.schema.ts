@@ -205,6 +205,8 @@ export const envSchema = z.object({
   MAIL_FROM: z.string().default('Auth <no-reply@localhost>'),
   MAIL_POLL_INTERVAL: duration('1s', LONGEST_TIMER),
   JWT_PRIVATE_KEY: z.string().optional(),
+  /** Flask-Security's SECURITY_PASSWORD_SALT, for imported `flask-security:` hashes (docs/migration.md). */
+  FLASK_SECURITY_PASSWORD_SALT: z.string().optional(),
   JWT_ISSUER: z.string().optional(),
   JWT_AUDIENCE: z.string().optional(),
   ACCESS_TOKEN_TTL: duration('15m'),

@@ -3,6 +3,7 @@ import argon2, { type HashOptions } from 'argon2';
 import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { AppConfig } from '../config/app-config.js';
+import { verifyAnyHash, type LegacySecrets } from './legacy-hashes.js';
 import { hashedForm } from './password-text.js';
 
 /**
@@ -22,6 +23,7 @@ export class PasswordService {
   /** Verified when the account does not exist, so unknown users cost one verify too. */
   private dummyHash: Promise<string> | undefined;
   private readonly limit: number;
+  private readonly legacySecrets: LegacySecrets;
   private readonly maxQueue: number;
   private running = 0;
   private readonly waiting: (() => void)[] = [];
@@ -33,6 +35,7 @@ export class PasswordService {
     this.options = { type: argon2.argon2id, ...options };
     this.limit = concurrency;
     this.maxQueue = maxQueue;
+    this.legacySecrets = config.legacyHashes;
   }
 
   /** Hashes the password as typed, after NFC (`password-text.ts`). */
@@ -51,9 +54,14 @@ export class PasswordService {
     return normalized !== password && this.verifyExactly(hash, password);
   }
 
-  /** A full line is refused (503), not taken for a wrong password: the catch is inside. */
+  /**
+   * A full line is refused (503), not taken for a wrong password: the catch is inside.
+   * A hash of another format (an imported user's, `legacy-hashes.ts`) is verified as
+   * stored, in the same line; the login then replaces it (`needsRehash`).
+   */
   private verifyExactly(hash: string, password: string): Promise<boolean> {
     return this.inTurn(async () => {
+      if (!hash.startsWith('$argon2')) return verifyAnyHash(hash, password, this.legacySecrets);
       try {
         return await argon2.verify(hash, password);
       } catch {
