@@ -58,7 +58,9 @@ export function whereClause(filter: UserFilter): SqlFragment {
   if (filter.search) {
     const { operator, pattern } = searchPattern(filter.search);
     params.search = pattern;
-    conditions.push(`${SEARCH_TEXT} ${operator} :search`);
+    params.searchExact = filter.search;
+    // An imported user is also found by the id they had before (exact match, its index).
+    conditions.push(`(${SEARCH_TEXT} ${operator} :search OR external_id = :searchExact)`);
   }
   if (filter.role !== undefined) {
     params.role = filter.role;

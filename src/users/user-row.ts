@@ -22,6 +22,7 @@ export const USER_COLUMNS = (alias: string) =>
     'created_at',
     'updated_at',
     'last_login_at',
+    'external_id',
   ]
     .map((column) => `${alias}.${column}`)
     .join(', ');
@@ -39,6 +40,7 @@ export interface UserRow {
   created_at: Date;
   updated_at: Date;
   last_login_at: Date | null;
+  external_id: string | null;
 }
 
 export function toUser(row: UserRow): User {
@@ -55,6 +57,7 @@ export function toUser(row: UserRow): User {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     lastLoginAt: row.last_login_at,
+    externalId: row.external_id,
   };
 }
 

@@ -7,6 +7,7 @@ export const USER_FIELDS = [
   'createdAt',
   'email',
   'emailVerified',
+  'externalId',
   'firstName',
   'id',
   'lastLoginAt',
@@ -30,7 +31,7 @@ export function expectUser(user: any): void {
   expect(user.createdAt).toMatch(ISO_UTC_RE);
   expect(user.updatedAt).toMatch(ISO_UTC_RE);
   if (user.lastLoginAt !== null) expect(user.lastLoginAt).toMatch(ISO_UTC_RE);
-  for (const k of ['username', 'firstName', 'lastName']) {
+  for (const k of ['username', 'firstName', 'lastName', 'externalId']) {
     if (user[k] !== null) expect(user[k], k).toBeTypeOf('string');
   }
 }

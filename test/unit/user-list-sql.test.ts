@@ -9,8 +9,10 @@ describe('whereClause', () => {
 
   it('names its parameters after the conditions, in their order', () => {
     const { sql, params } = whereClause({ search: 'ada', role: 'ADMIN', active: false });
-    expect(sql).toMatch(/ILIKE :search AND role = :role AND active = :active$/);
-    expect(params).toEqual({ search: '%ada%', role: 'ADMIN', active: false });
+    expect(sql).toMatch(
+      /ILIKE :search OR external_id = :searchExact\) AND role = :role AND active = :active$/,
+    );
+    expect(params).toEqual({ search: '%ada%', searchExact: 'ada', role: 'ADMIN', active: false });
   });
 
   it('keeps false and a lone role as conditions, not as missing values', () => {
@@ -25,13 +27,16 @@ describe('whereClause', () => {
   });
 
   it('matches terms of 3+ characters anywhere, with LIKE wildcards taken literally', () => {
-    expect(whereClause({ search: '50%_off\\' }).params).toEqual({ search: '%50\\%\\_off\\\\%' });
+    expect(whereClause({ search: '50%_off\\' }).params).toEqual({
+      search: '%50\\%\\_off\\\\%',
+      searchExact: '50%_off\\',
+    });
   });
 
   it('matches shorter terms at the start of a word, with regex characters taken literally', () => {
     const { sql, params } = whereClause({ search: 'a.' });
     expect(sql).toContain('~* :search');
-    expect(params).toEqual({ search: '(^|[ ._@-])a\\.' });
+    expect(params).toEqual({ search: '(^|[ ._@-])a\\.', searchExact: 'a.' });
     expect(new RegExp(params.search as string, 'i').test('x a.y')).toBe(true);
     expect(new RegExp(params.search as string, 'i').test('xa.y')).toBe(false);
   });

@@ -15,6 +15,7 @@ export interface User {
   createdAt: string;
   updatedAt: string;
   lastLoginAt: string | null;
+  externalId: string | null;
 }
 
 /** OAuth 2.0 token response; `refresh_token` is absent in cookie transport. */

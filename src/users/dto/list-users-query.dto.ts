@@ -15,7 +15,8 @@ export class ListUsersQueryDto extends PageQueryDto {
    * Case-insensitive. A term of 3 or more characters matches anywhere in the email,
    * username, first or last name, or in "first last" (so "ada lovelace" finds Ada
    * Lovelace); a 1–2 character term matches the start of a word (after a space, `.`, `_`,
-   * `@` or `-`), so "li" finds "Li" but not "alice". Every character matches itself.
+   * `@` or `-`), so "li" finds "Li" but not "alice". Every character matches itself. An exact `externalId`
+   * (the id an imported user had before) matches too.
    * @example "lovelace"
    */
   @IsOptional()

@@ -44,6 +44,14 @@ export class UserDto {
   })
   lastLoginAt: string | null;
 
+  /**
+   * The id the user had in the backend they were imported from (a MongoDB ObjectId, a
+   * MySQL integer...); null for users created here or imported with a UUID id.
+   * @example "507f1f77bcf86cd799439011"
+   */
+  @ApiProperty({ type: String, nullable: true, example: '507f1f77bcf86cd799439011' })
+  externalId: string | null;
+
   static from(user: User): UserDto {
     const dto = new UserDto();
     dto.id = user.id;
@@ -57,6 +65,7 @@ export class UserDto {
     dto.createdAt = user.createdAt.toISOString();
     dto.updatedAt = user.updatedAt.toISOString();
     dto.lastLoginAt = user.lastLoginAt?.toISOString() ?? null;
+    dto.externalId = user.externalId;
     return dto;
   }
 }

@@ -16,6 +16,7 @@ import type { Role } from './role.js';
 @Index('users_role_active_idx', { synchronize: false })
 @Index('users_active_idx', { synchronize: false })
 @Index('users_active_admins_idx', { synchronize: false })
+@Index('users_external_id_key', { synchronize: false })
 export class User {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -52,4 +53,8 @@ export class User {
 
   @Column({ name: 'last_login_at', type: 'timestamptz', nullable: true })
   lastLoginAt: Date | null;
+
+  /** The id the user had in the backend they were imported from, unless it was a UUID. */
+  @Column({ name: 'external_id', type: 'text', nullable: true })
+  externalId: string | null;
 }
