@@ -13,6 +13,7 @@ export const AUDIT_EVENT_TYPES = [
   'user.created',
   'user.updated',
   'user.deleted',
+  'user.imported',
   'rate_limit.exceeded',
 ] as const;
 

@@ -1,0 +1,327 @@
+// Issue 17 points 1 and 3: `npm run import-users` (the built CLI, against the same database
+// as a running server). Imported users sign in through HTTP with their old passwords;
+// a dry run writes nothing; a bad row fails only its batch; a re-run with skip changes
+// nothing; ObjectIds become externalId; duplicates in the file and the last-admin rule
+// are refused per row; no email is queued unless --send-verification.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uniqueEmail } from './support/fixtures.js';
+import { expectProblem } from './support/http.js';
+import { ROOT, childEnv, cleanup, makeDataDir, startServer, type TestServer } from './support/server.js';
+
+const run = promisify(execFile);
+const CLI = join(ROOT, 'dist/src/cli/import-users.js');
+const ADMIN_EMAIL = 'import-admin@example.com';
+const ADMIN_PASSWORD = 'import admin passphrase 8812';
+
+interface Vector {
+  format: string;
+  password: string;
+  hash: string;
+}
+const fixture = JSON.parse(
+  readFileSync(new URL('./fixtures/legacy-hashes.json', import.meta.url), 'utf8'),
+) as { flaskSecuritySalt: string; vectors: Vector[] };
+const vector = (format: string) => fixture.vectors.find((v) => v.format === format)!;
+
+let server: TestServer;
+let adminToken: string;
+const dir = mkdtempSync(join(tmpdir(), 'authkit-import-'));
+let fileCounter = 0;
+
+beforeAll(async () => {
+  server = await startServer({
+    env: {
+      ADMIN_EMAIL,
+      ADMIN_PASSWORD,
+      FLASK_SECURITY_PASSWORD_SALT: fixture.flaskSecuritySalt,
+    },
+  });
+  const res = await server.api.post('/api/auth/login', {
+    email: ADMIN_EMAIL,
+    password: ADMIN_PASSWORD,
+  });
+  expect(res.status).toBe(200);
+  adminToken = res.body.access_token;
+}, 120_000);
+
+afterAll(cleanup);
+
+function file(name: string, content: string): string {
+  fileCounter += 1;
+  const path = join(dir, `${fileCounter}-${name}`);
+  writeFileSync(path, content);
+  return path;
+}
+
+const ndjson = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+
+async function importUsers(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      env: childEnv({ DATABASE_URL: server.db.url, DATA_DIR: makeDataDir(), NODE_ENV: 'test' }),
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+async function userByEmail(email: string) {
+  const [row] = await server.db.query<Record<string, any>>(
+    'SELECT * FROM users WHERE lower(email) = $1',
+    [email],
+  );
+  return row;
+}
+
+const count = async (sql: string) => Number((await server.db.query<{ n: string }>(sql))[0]!.n);
+const snapshot = () =>
+  server.db.query('SELECT * FROM users ORDER BY id').then((rows) => JSON.stringify(rows));
+
+const login = (email: string, password: string) =>
+  server.api.post('/api/auth/login', { email, password });
+
+describe('import-users', () => {
+  it('imports a mongoexport file: legacy hashes sign in, ObjectIds become externalId', async () => {
+    const rows = [
+      ['werkzeug-pbkdf2-sha256', '64b7f0c2a1b2c3d4e5f60001'],
+      ['werkzeug-scrypt', '64b7f0c2a1b2c3d4e5f60002'],
+      ['flask-bcrypt', '64b7f0c2a1b2c3d4e5f60003'],
+      ['passlib-pbkdf2-sha512', '64b7f0c2a1b2c3d4e5f60004'],
+      ['bcryptjs-2a', '64b7f0c2a1b2c3d4e5f60005'],
+    ].map(([format, oid]) => ({
+      _id: { $oid: oid },
+      email: `  ${uniqueEmail(format!).toUpperCase()} `,
+      name: 'Ada King Lovelace',
+      password: vector(format!).hash,
+      created_at: { $date: '2021-03-04T05:06:07.089Z' },
+      last_login: { $date: { $numberLong: '1700000000000' } },
+      fs_uniquifier: 'x',
+      format,
+    }));
+    const path = file('mongo.json', JSON.stringify(rows, null, 2));
+    const out = await importUsers([
+      path,
+      '--map',
+      'name=split',
+      '--map',
+      'password=passwordHash',
+      '--map',
+      'last_login=lastLoginAt',
+      '--map',
+      'format=-',
+    ]);
+    expect(out.code, out.stdout + out.stderr).toBe(0);
+    expect(out.stdout).toContain('5 rows read: 5 inserted');
+    expect(out.stdout).toContain('Fields ignored (not import fields; --map them to keep them): fs_uniquifier');
+    expect(out.stderr).toContain('100% 5 rows'); // plain progress lines when not a terminal
+
+    for (const row of rows) {
+      const email = row.email.trim().toLowerCase();
+      const stored = await userByEmail(email);
+      expect(stored).toMatchObject({
+        external_id: row._id.$oid,
+        first_name: 'Ada',
+        last_name: 'King Lovelace',
+        role: 'USER',
+        active: true,
+        email_verified: false,
+      });
+      expect(new Date(stored!.created_at).toISOString()).toBe('2021-03-04T05:06:07.089Z');
+      expect(new Date(stored!.last_login_at).getTime()).toBe(1700000000000);
+      expect(stored!.password_hash).toBe(row.password);
+
+      const password = vector(row.format!).password;
+      expectProblem(await login(email, `${password}x`), 401, 'INVALID_CREDENTIALS');
+      const res = await login(email, password);
+      expect(res.status, row.format).toBe(200);
+      expect(res.body.user.externalId).toBe(row._id.$oid);
+      expect((await userByEmail(email))!.password_hash).toMatch(/^\$argon2id\$/);
+      expect((await login(email, password)).status).toBe(200);
+    }
+
+    // The admin list finds a user by the id they had before, and shows it.
+    const list = await server.api.get(`/api/users?search=${rows[2]!._id.$oid}`, {
+      token: adminToken,
+    });
+    expect(list.status).toBe(200);
+    expect(list.body.items.map((u: any) => u.externalId)).toEqual([rows[2]!._id.$oid]);
+  });
+
+  it('--flask-security tags bcrypt hashes; they sign in with SECURITY_PASSWORD_SALT', async () => {
+    const v = vector('flask-security');
+    const email = uniqueEmail('fs');
+    const path = file('fs.csv', `id,email,password,active,confirmed\n42,${email},${v.hash},1,\n`);
+    const out = await importUsers([path, '--flask-security', '--map', 'password=passwordHash']);
+    expect(out.code, out.stdout).toBe(0);
+    const stored = await userByEmail(email);
+    expect(stored).toMatchObject({ external_id: '42', password_hash: `flask-security:${v.hash}` });
+    expect((await login(email, v.password)).status).toBe(200);
+    expect((await userByEmail(email))!.password_hash).toMatch(/^\$argon2id\$/);
+  });
+
+  it('reads CSV with quoted cells, keeps UUID ids, and reports a bad row by its line', async () => {
+    const id = '0b8f3c1e-8a44-4f6e-9f7a-3d2b1c0a9e8d';
+    const email = uniqueEmail('csv');
+    const v = vector('django-pbkdf2-sha256');
+    const path = file(
+      'users.csv',
+      [
+        'id,email,firstName,lastName,role,emailVerified,passwordHash',
+        `${id},${email},"Smith, Jr.","O""Brien",user,true,${v.hash}`,
+        `,not-an-email,,,,,${v.hash}`,
+        '',
+      ].join('\r\n'),
+    );
+    const out = await importUsers([path, '--batch', '1']);
+    expect(out.code).toBe(1);
+    expect(out.stdout).toContain('line 3: error: email: email must be an email');
+    const stored = await userByEmail(email);
+    expect(stored).toMatchObject({
+      id,
+      external_id: null,
+      first_name: 'Smith, Jr.',
+      last_name: 'O"Brien',
+      email_verified: true,
+    });
+    expect((await login(email, v.password)).status).toBe(200);
+  });
+
+  it('--dry-run checks every row and writes nothing', async () => {
+    const before = await snapshot();
+    const audits = await count('SELECT count(*) AS n FROM audit_events');
+    const rows = [
+      { email: uniqueEmail('dry'), passwordHash: vector('bcrypt-2b').hash },
+      { email: 'broken', passwordHash: vector('bcrypt-2b').hash },
+      { email: uniqueEmail('dry'), passwordHash: vector('bcrypt-2b').hash },
+    ];
+    const out = await importUsers([file('dry.ndjson', ndjson(rows)), '--dry-run', '--batch', '1']);
+    expect(out.code).toBe(1);
+    expect(out.stdout).toContain('Dry run (nothing written): 3 rows read: 2 would be inserted');
+    expect(out.stdout).toContain('line 2: error: email');
+    expect(await snapshot()).toBe(before);
+    expect(await count('SELECT count(*) AS n FROM audit_events')).toBe(audits);
+  });
+
+  it('a bad row fails only its batch; a re-run with skip changes nothing', async () => {
+    const hash = vector('passlib-pbkdf2-sha256').hash;
+    const emails = Array.from({ length: 6 }, () => uniqueEmail('batch'));
+    const rows = emails.map((email, i) =>
+      i === 3 ? { email, passwordHash: 'md5:5f4dcc3b5aa765d61d8327deb882cf99' } : { email, passwordHash: hash },
+    );
+    const path = file('batches.ndjson', ndjson(rows));
+    const out = await importUsers([path, '--batch', '2']);
+    expect(out.code).toBe(1);
+    expect(out.stdout).toContain('line 4: error: passwordHash');
+    expect(out.stdout).toContain('Batches not written: lines 3-4.');
+    expect(out.stdout).toContain('4 inserted');
+    const present = await Promise.all(emails.map(async (e) => (await userByEmail(e)) !== undefined));
+    expect(present).toEqual([true, true, false, false, true, true]);
+    const audits = await server.db.query<{ metadata: any }>(
+      `SELECT metadata FROM audit_events WHERE type = 'user.imported' AND metadata->>'firstLine' IN ('1', '5')
+        ORDER BY created_at DESC LIMIT 2`,
+    );
+    expect(audits.map((a) => a.metadata.inserted)).toEqual([2, 2]);
+
+    // Fixed, and run again with skip: the two missing rows come in, the rest are left alone.
+    rows[3] = { email: emails[3]!, passwordHash: hash };
+    const fixed = file('batches-fixed.ndjson', ndjson(rows));
+    const second = await importUsers([fixed, '--on-conflict', 'skip', '--batch', '2']);
+    expect(second.stdout).toContain('6 rows read: 2 inserted, 0 updated, 4 skipped');
+    const after = await snapshot();
+    const third = await importUsers([fixed, '--on-conflict', 'skip', '--batch', '2']);
+    expect(third.code).toBe(0);
+    expect(third.stdout).toContain('6 rows read: 0 inserted, 0 updated, 6 skipped');
+    expect(await snapshot()).toBe(after);
+
+    // The default (fail) refuses the existing rows instead.
+    const failing = await importUsers([fixed]);
+    expect(failing.code).toBe(1);
+    expect(failing.stdout).toMatch(/line 1: error: already exists: same email of user/);
+  });
+
+  it('duplicates by normalized email within the file are refused, naming the first line', async () => {
+    const email = uniqueEmail('dup');
+    const hash = vector('bcrypt-2b').hash;
+    const path = file(
+      'dup.ndjson',
+      ndjson([
+        { email, passwordHash: hash },
+        { email: ` ${email.toUpperCase()}`, passwordHash: hash },
+      ]),
+    );
+    const out = await importUsers([path, '--batch', '1']);
+    expect(out.code).toBe(1);
+    expect(out.stdout).toContain('line 2: error: email: email is the same as on line 1');
+    expect(await count(`SELECT count(*) AS n FROM users WHERE lower(email) = '${email}'`)).toBe(1);
+  });
+
+  it('an unknown hash is a row error; --allow-no-password imports the user password-less', async () => {
+    const email = uniqueEmail('nopw');
+    const path = file('nopw.ndjson', ndjson([{ email, passwordHash: 'sha1$abc$def' }, { email: uniqueEmail('nopw') }]));
+    const refused = await importUsers([path]);
+    expect(refused.code).toBe(1);
+    expect(await userByEmail(email)).toBeUndefined();
+    const allowed = await importUsers([path, '--allow-no-password']);
+    expect(allowed.code, allowed.stdout).toBe(0);
+    expect(allowed.stdout).toContain('line 1: warning: passwordHash');
+    expect((await userByEmail(email))!.password_hash).toBe('!');
+    expectProblem(await login(email, '!'), 401, 'INVALID_CREDENTIALS');
+  });
+
+  it('--on-conflict update changes the given fields, and never removes the last admin', async () => {
+    const email = uniqueEmail('upd');
+    const v = vector('bcrypt-2b');
+    await importUsers([file('u1.ndjson', ndjson([{ id: 7, email, passwordHash: v.hash, firstName: 'Old' }]))]);
+    const out = await importUsers([
+      file('u2.ndjson', ndjson([{ id: 7, email, lastName: 'New' }])),
+      '--on-conflict',
+      'update',
+      '--allow-no-password',
+    ]);
+    expect(out.stdout).toContain('1 updated');
+    // Matched by externalId; the missing hash is not "no password" for an existing user.
+    expect(await userByEmail(email)).toMatchObject({ first_name: 'Old', last_name: 'New' });
+
+    const demote = await importUsers([
+      file('admin.ndjson', ndjson([{ email: ADMIN_EMAIL, role: 'USER' }])),
+      '--on-conflict',
+      'update',
+      '--allow-no-password',
+    ]);
+    expect(demote.code, demote.stderr).toBe(1);
+    expect(demote.stdout).toContain('LAST_ADMIN');
+    expect((await userByEmail(ADMIN_EMAIL))!.role).toBe('ADMIN');
+  });
+
+  it('queues no email, unless --send-verification', async () => {
+    const hash = vector('bcrypt-2b').hash;
+    const queued = () => count('SELECT count(*) AS n FROM mail_outbox');
+    const before = await queued();
+    await importUsers([file('m1.ndjson', ndjson([{ email: uniqueEmail('mail'), passwordHash: hash }]))]);
+    expect(await queued()).toBe(before);
+    const email = uniqueEmail('mail');
+    const out = await importUsers([
+      file('m2.ndjson', ndjson([{ email, passwordHash: hash }, { email: uniqueEmail('mail'), passwordHash: hash, emailVerified: true }])),
+      '--send-verification',
+    ]);
+    expect(out.code, out.stdout).toBe(0);
+    expect(await queued()).toBe(before + 1);
+    expect(await count(`SELECT count(*) AS n FROM mail_outbox WHERE recipient = '${email}'`)).toBe(1);
+  });
+
+  it('refuses bad invocations with exit code 2', async () => {
+    expect((await importUsers([])).code).toBe(2);
+    expect((await importUsers([file('x.txt', '')])).code).toBe(2);
+    expect((await importUsers([file('x.ndjson', ''), '--map', 'a=nonsense'])).code).toBe(2);
+    expect((await importUsers([file('x.ndjson', ''), '--on-conflict', 'merge'])).code).toBe(2);
+  });
+});
