@@ -1,5 +1,6 @@
 // Adds the Node side (bcryptjs, argon2) to the vectors of scripts/legacy-hash-vectors.py
 // and prints test/fixtures/legacy-hashes.json. Run ONCE by hand (see the Python script).
+/* global process, URL */
 import { readFileSync } from 'node:fs';
 import argon2 from 'argon2';
 import bcrypt from 'bcryptjs';
@@ -30,8 +31,12 @@ for (const password of passwords) {
   await add('bcryptjs-2a', bcryptjs, password, await bcrypt.hash(password, salt2a), (p, h) =>
     bcrypt.compare(p, h),
   );
-  await add('argon2id', a2, password, await argon2.hash(password, { type: argon2.argon2id }), (p, h) =>
-    argon2.verify(h, p),
+  await add(
+    'argon2id',
+    a2,
+    password,
+    await argon2.hash(password, { type: argon2.argon2id }),
+    (p, h) => argon2.verify(h, p),
   );
   await add(
     'argon2i',

@@ -11,7 +11,14 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueEmail } from './support/fixtures.js';
 import { expectProblem } from './support/http.js';
-import { ROOT, childEnv, cleanup, makeDataDir, startServer, type TestServer } from './support/server.js';
+import {
+  ROOT,
+  childEnv,
+  cleanup,
+  makeDataDir,
+  startServer,
+  type TestServer,
+} from './support/server.js';
 
 const run = promisify(execFile);
 const CLI = join(ROOT, 'dist/src/cli/import-users.js');
@@ -82,7 +89,7 @@ async function userByEmail(email: string) {
   return row;
 }
 
-const count = async (sql: string) => Number((await server.db.query<{ n: string }>(sql))[0]!.n);
+const count = async (sql: string) => Number((await server.db.query<{ n: string }>(sql))[0].n);
 const snapshot = () =>
   server.db.query('SELECT * FROM users ORDER BY id').then((rows) => JSON.stringify(rows));
 
@@ -99,9 +106,9 @@ describe('import-users', () => {
       ['bcryptjs-2a', '64b7f0c2a1b2c3d4e5f60005'],
     ].map(([format, oid]) => ({
       _id: { $oid: oid },
-      email: `  ${uniqueEmail(format!).toUpperCase()} `,
+      email: `  ${uniqueEmail(format).toUpperCase()} `,
       name: 'Ada King Lovelace',
-      password: vector(format!).hash,
+      password: vector(format).hash,
       created_at: { $date: '2021-03-04T05:06:07.089Z' },
       last_login: { $date: { $numberLong: '1700000000000' } },
       fs_uniquifier: 'x',
@@ -121,7 +128,9 @@ describe('import-users', () => {
     ]);
     expect(out.code, out.stdout + out.stderr).toBe(0);
     expect(out.stdout).toContain('5 rows read: 5 inserted');
-    expect(out.stdout).toContain('Fields ignored (not import fields; --map them to keep them): fs_uniquifier');
+    expect(out.stdout).toContain(
+      'Fields ignored (not import fields; --map them to keep them): fs_uniquifier',
+    );
     expect(out.stderr).toContain('100% 5 rows'); // plain progress lines when not a terminal
 
     for (const row of rows) {
@@ -135,25 +144,25 @@ describe('import-users', () => {
         active: true,
         email_verified: false,
       });
-      expect(new Date(stored!.created_at).toISOString()).toBe('2021-03-04T05:06:07.089Z');
-      expect(new Date(stored!.last_login_at).getTime()).toBe(1700000000000);
-      expect(stored!.password_hash).toBe(row.password);
+      expect(new Date(stored.created_at).toISOString()).toBe('2021-03-04T05:06:07.089Z');
+      expect(new Date(stored.last_login_at).getTime()).toBe(1700000000000);
+      expect(stored.password_hash).toBe(row.password);
 
-      const password = vector(row.format!).password;
+      const password = vector(row.format).password;
       expectProblem(await login(email, `${password}x`), 401, 'INVALID_CREDENTIALS');
       const res = await login(email, password);
       expect(res.status, row.format).toBe(200);
       expect(res.body.user.externalId).toBe(row._id.$oid);
-      expect((await userByEmail(email))!.password_hash).toMatch(/^\$argon2id\$/);
+      expect((await userByEmail(email)).password_hash).toMatch(/^\$argon2id\$/);
       expect((await login(email, password)).status).toBe(200);
     }
 
     // The admin list finds a user by the id they had before, and shows it.
-    const list = await server.api.get(`/api/users?search=${rows[2]!._id.$oid}`, {
+    const list = await server.api.get(`/api/users?search=${rows[2]._id.$oid}`, {
       token: adminToken,
     });
     expect(list.status).toBe(200);
-    expect(list.body.items.map((u: any) => u.externalId)).toEqual([rows[2]!._id.$oid]);
+    expect(list.body.items.map((u: any) => u.externalId)).toEqual([rows[2]._id.$oid]);
   });
 
   it('--flask-security tags bcrypt hashes; they sign in with SECURITY_PASSWORD_SALT', async () => {
@@ -165,7 +174,7 @@ describe('import-users', () => {
     const stored = await userByEmail(email);
     expect(stored).toMatchObject({ external_id: '42', password_hash: `flask-security:${v.hash}` });
     expect((await login(email, v.password)).status).toBe(200);
-    expect((await userByEmail(email))!.password_hash).toMatch(/^\$argon2id\$/);
+    expect((await userByEmail(email)).password_hash).toMatch(/^\$argon2id\$/);
   });
 
   it('reads CSV with quoted cells, keeps UUID ids, and reports a bad row by its line', async () => {
@@ -215,7 +224,9 @@ describe('import-users', () => {
     const hash = vector('passlib-pbkdf2-sha256').hash;
     const emails = Array.from({ length: 6 }, () => uniqueEmail('batch'));
     const rows = emails.map((email, i) =>
-      i === 3 ? { email, passwordHash: 'md5:5f4dcc3b5aa765d61d8327deb882cf99' } : { email, passwordHash: hash },
+      i === 3
+        ? { email, passwordHash: 'md5:5f4dcc3b5aa765d61d8327deb882cf99' }
+        : { email, passwordHash: hash },
     );
     const path = file('batches.ndjson', ndjson(rows));
     const out = await importUsers([path, '--batch', '2']);
@@ -223,7 +234,9 @@ describe('import-users', () => {
     expect(out.stdout).toContain('line 4: error: passwordHash');
     expect(out.stdout).toContain('Batches not written: lines 3-4.');
     expect(out.stdout).toContain('4 inserted');
-    const present = await Promise.all(emails.map(async (e) => (await userByEmail(e)) !== undefined));
+    const present = await Promise.all(
+      emails.map(async (e) => (await userByEmail(e)) !== undefined),
+    );
     expect(present).toEqual([true, true, false, false, true, true]);
     const audits = await server.db.query<{ metadata: any }>(
       `SELECT metadata FROM audit_events WHERE type = 'user.imported' AND metadata->>'firstLine' IN ('1', '5')
@@ -232,7 +245,7 @@ describe('import-users', () => {
     expect(audits.map((a) => a.metadata.inserted)).toEqual([2, 2]);
 
     // Fixed, and run again with skip: the two missing rows come in, the rest are left alone.
-    rows[3] = { email: emails[3]!, passwordHash: hash };
+    rows[3] = { email: emails[3], passwordHash: hash };
     const fixed = file('batches-fixed.ndjson', ndjson(rows));
     const second = await importUsers([fixed, '--on-conflict', 'skip', '--batch', '2']);
     expect(second.stdout).toContain('6 rows read: 2 inserted, 0 updated, 4 skipped');
@@ -266,21 +279,26 @@ describe('import-users', () => {
 
   it('an unknown hash is a row error; --allow-no-password imports the user password-less', async () => {
     const email = uniqueEmail('nopw');
-    const path = file('nopw.ndjson', ndjson([{ email, passwordHash: 'sha1$abc$def' }, { email: uniqueEmail('nopw') }]));
+    const path = file(
+      'nopw.ndjson',
+      ndjson([{ email, passwordHash: 'sha1$abc$def' }, { email: uniqueEmail('nopw') }]),
+    );
     const refused = await importUsers([path]);
     expect(refused.code).toBe(1);
     expect(await userByEmail(email)).toBeUndefined();
     const allowed = await importUsers([path, '--allow-no-password']);
     expect(allowed.code, allowed.stdout).toBe(0);
     expect(allowed.stdout).toContain('line 1: warning: passwordHash');
-    expect((await userByEmail(email))!.password_hash).toBe('!');
+    expect((await userByEmail(email)).password_hash).toBe('!');
     expectProblem(await login(email, '!'), 401, 'INVALID_CREDENTIALS');
   });
 
   it('--on-conflict update changes the given fields, and never removes the last admin', async () => {
     const email = uniqueEmail('upd');
     const v = vector('bcrypt-2b');
-    await importUsers([file('u1.ndjson', ndjson([{ id: 7, email, passwordHash: v.hash, firstName: 'Old' }]))]);
+    await importUsers([
+      file('u1.ndjson', ndjson([{ id: 7, email, passwordHash: v.hash, firstName: 'Old' }])),
+    ]);
     const out = await importUsers([
       file('u2.ndjson', ndjson([{ id: 7, email, lastName: 'New' }])),
       '--on-conflict',
@@ -299,23 +317,33 @@ describe('import-users', () => {
     ]);
     expect(demote.code, demote.stderr).toBe(1);
     expect(demote.stdout).toContain('LAST_ADMIN');
-    expect((await userByEmail(ADMIN_EMAIL))!.role).toBe('ADMIN');
+    expect((await userByEmail(ADMIN_EMAIL)).role).toBe('ADMIN');
   });
 
   it('queues no email, unless --send-verification', async () => {
     const hash = vector('bcrypt-2b').hash;
     const queued = () => count('SELECT count(*) AS n FROM mail_outbox');
     const before = await queued();
-    await importUsers([file('m1.ndjson', ndjson([{ email: uniqueEmail('mail'), passwordHash: hash }]))]);
+    await importUsers([
+      file('m1.ndjson', ndjson([{ email: uniqueEmail('mail'), passwordHash: hash }])),
+    ]);
     expect(await queued()).toBe(before);
     const email = uniqueEmail('mail');
     const out = await importUsers([
-      file('m2.ndjson', ndjson([{ email, passwordHash: hash }, { email: uniqueEmail('mail'), passwordHash: hash, emailVerified: true }])),
+      file(
+        'm2.ndjson',
+        ndjson([
+          { email, passwordHash: hash },
+          { email: uniqueEmail('mail'), passwordHash: hash, emailVerified: true },
+        ]),
+      ),
       '--send-verification',
     ]);
     expect(out.code, out.stdout).toBe(0);
     expect(await queued()).toBe(before + 1);
-    expect(await count(`SELECT count(*) AS n FROM mail_outbox WHERE recipient = '${email}'`)).toBe(1);
+    expect(await count(`SELECT count(*) AS n FROM mail_outbox WHERE recipient = '${email}'`)).toBe(
+      1,
+    );
   });
 
   it('refuses bad invocations with exit code 2', async () => {

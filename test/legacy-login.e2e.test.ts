@@ -36,7 +36,7 @@ async function insertUser(passwordHash: string): Promise<{ id: string; email: st
     `INSERT INTO users (email, password_hash, email_verified) VALUES ($1, $2, true) RETURNING id`,
     [email, passwordHash],
   );
-  return { id: row!.id, email };
+  return { id: row.id, email };
 }
 
 async function storedHash(id: string): Promise<string> {
@@ -44,7 +44,7 @@ async function storedHash(id: string): Promise<string> {
     'SELECT password_hash FROM users WHERE id = $1',
     [id],
   );
-  return row!.password_hash;
+  return row.password_hash;
 }
 
 const login = (email: string, password: string) =>
@@ -99,8 +99,8 @@ describe('legacy hashes at login', () => {
          FROM users u WHERE u.id = $1`,
       [user.id],
     );
-    expect(row!.last_login_at).not.toBeNull();
-    expect(Number(row!.logins)).toBe(1);
+    expect(row.last_login_at).not.toBeNull();
+    expect(Number(row.logins)).toBe(1);
   });
 
   it('a password-less user ("!") and an unknown hash format never sign in, with the usual answer', async () => {

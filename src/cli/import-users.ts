@@ -72,7 +72,7 @@ function parseCommandLine(): Args {
   });
   if (values.help) throw new UsageError(USAGE);
   if (positionals.length !== 1) throw new UsageError(`One input file is required.\n${USAGE}`);
-  const file = positionals[0]!;
+  const file = positionals[0];
   const format = (values.format ?? formatOfName(file)) as ImportFormat | undefined;
   if (!format || !(IMPORT_FORMATS as readonly string[]).includes(format)) {
     throw new UsageError(
@@ -185,7 +185,9 @@ function summary(report: ImportReport): string {
     );
   }
   if (report.ignoredFields.length > 0) {
-    lines.push(`Fields ignored (not import fields; --map them to keep them): ${report.ignoredFields.join(', ')}.`);
+    lines.push(
+      `Fields ignored (not import fields; --map them to keep them): ${report.ignoredFields.join(', ')}.`,
+    );
   }
   return lines.join('\n');
 }

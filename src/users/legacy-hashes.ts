@@ -1,4 +1,11 @@
-import { createHash, createHmac, pbkdf2, scrypt, timingSafeEqual, type BinaryLike } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  pbkdf2,
+  scrypt,
+  timingSafeEqual,
+  type BinaryLike,
+} from 'node:crypto';
 import { promisify } from 'node:util';
 import argon2 from 'argon2';
 import bcrypt from 'bcryptjs';
@@ -137,13 +144,16 @@ function bcryptVerifier(scheme: LegacyScheme, hash: string, key: (password: stri
 const PARSERS: ((hash: string) => Parsed | undefined)[] = [
   // PHC argon2 ($argon2id$, $argon2i$, $argon2d$): what we write, and what argon2 packages write.
   (hash) => {
-    const m = /^\$argon2(?:id|i|d)\$(?:v=\d+\$)?([a-z]=\d+(?:,[a-z]=\d+)*)\$[+/A-Za-z0-9]+\$[+/A-Za-z0-9]+$/.exec(
-      hash,
-    );
+    const m =
+      /^\$argon2(?:id|i|d)\$(?:v=\d+\$)?([a-z]=\d+(?:,[a-z]=\d+)*)\$[+/A-Za-z0-9]+\$[+/A-Za-z0-9]+$/.exec(
+        hash,
+      );
     if (!m) return undefined;
-    const params = Object.fromEntries(m[1]!.split(',').map((kv) => kv.split('=')));
+    const params: Record<string, string> = Object.fromEntries(
+      m[1].split(',').map((kv) => kv.split('=') as [string, string]),
+    );
     const [memory, time, lanes] = [params.m, params.t, params.p].map(Number);
-    if (!(memory! <= 4_194_304 && time! <= 100 && lanes! <= 64)) return undefined;
+    if (!(memory <= 4_194_304 && time <= 100 && lanes <= 64)) return undefined;
     return {
       scheme: 'argon2',
       verify: async (password) => {
@@ -158,51 +168,53 @@ const PARSERS: ((hash: string) => Parsed | undefined)[] = [
   // Werkzeug: pbkdf2:sha256:600000$salt$hex (the salt is used as its UTF-8 text).
   (hash) => {
     const m = /^pbkdf2:(sha1|sha256|sha512):([0-9]+)\$([^$]{1,255})\$([0-9a-f]+)$/.exec(hash);
-    if (!m || !HEX.test(m[4]!)) return undefined;
-    const digest = DIGESTS[m[1]!]!;
+    if (!m || !HEX.test(m[4])) return undefined;
+    const digest = DIGESTS[m[1]];
     return pbkdf2Verifier(
       'werkzeug-pbkdf2',
-      integer(m[2]!),
-      Buffer.from(m[3]!, 'utf8'),
+      integer(m[2]),
+      Buffer.from(m[3], 'utf8'),
       digest.name,
-      Buffer.from(m[4]!, 'hex'),
+      Buffer.from(m[4], 'hex'),
     );
   },
   // Werkzeug ≥ 3: scrypt:32768:8:1$salt$hex.
   (hash) => {
     const m = /^scrypt:([0-9]+):([0-9]+):([0-9]+)\$([^$]{1,255})\$([0-9a-f]+)$/.exec(hash);
-    if (!m || !HEX.test(m[5]!)) return undefined;
+    if (!m || !HEX.test(m[5])) return undefined;
     return scryptVerifier(
       'werkzeug-scrypt',
-      integer(m[1]!),
-      integer(m[2]!),
-      integer(m[3]!),
-      Buffer.from(m[4]!, 'utf8'),
-      Buffer.from(m[5]!, 'hex'),
+      integer(m[1]),
+      integer(m[2]),
+      integer(m[3]),
+      Buffer.from(m[4], 'utf8'),
+      Buffer.from(m[5], 'hex'),
     );
   },
   // passlib: $pbkdf2-sha256$29000$salt$checksum, $pbkdf2-sha512$…, $pbkdf2$… (sha1).
   (hash) => {
-    const m = /^\$pbkdf2(-sha256|-sha512)?\$([0-9]+)\$([./A-Za-z0-9]*)\$([./A-Za-z0-9]+)$/.exec(hash);
+    const m = /^\$pbkdf2(-sha256|-sha512)?\$([0-9]+)\$([./A-Za-z0-9]*)\$([./A-Za-z0-9]+)$/.exec(
+      hash,
+    );
     if (!m) return undefined;
-    const digest = DIGESTS[m[1] ? m[1].slice(1) : 'sha1']!;
-    const salt = ab64(m[3]!);
-    const expected = ab64(m[4]!);
+    const digest = DIGESTS[m[1] ? m[1].slice(1) : 'sha1'];
+    const salt = ab64(m[3]);
+    const expected = ab64(m[4]);
     if (!salt || !expected || expected.length !== digest.bytes) return undefined;
-    return pbkdf2Verifier('passlib-pbkdf2', integer(m[2]!), salt, digest.name, expected);
+    return pbkdf2Verifier('passlib-pbkdf2', integer(m[2]), salt, digest.name, expected);
   },
   // passlib (and PHC): $scrypt$ln=16,r=8,p=1$salt$checksum.
   (hash) => {
     const m = /^\$scrypt\$ln=([0-9]{1,2}),r=([0-9]+),p=([0-9]+)\$([^$]*)\$([^$]+)$/.exec(hash);
     if (!m) return undefined;
-    const salt = b64(m[4]!);
-    const expected = b64(m[5]!);
+    const salt = b64(m[4]);
+    const expected = b64(m[5]);
     if (!salt || !expected) return undefined;
     return scryptVerifier(
       'passlib-scrypt',
-      2 ** integer(m[1]!),
-      integer(m[2]!),
-      integer(m[3]!),
+      2 ** integer(m[1]),
+      integer(m[2]),
+      integer(m[3]),
       salt,
       expected,
     );
@@ -211,15 +223,17 @@ const PARSERS: ((hash: string) => Parsed | undefined)[] = [
   // base64 HMAC-SHA256 of the password keyed by the salt text; v1: $bcrypt-sha256$2a,12$…:
   // bcrypt of the base64 SHA-256 of the password.
   (hash) => {
-    const v2 = /^\$bcrypt-sha256\$v=2,t=(2a|2b),r=([0-9]{2})\$([./A-Za-z0-9]{22})\$([./A-Za-z0-9]{31})$/.exec(
-      hash,
-    );
-    const v1 = /^\$bcrypt-sha256\$(2a|2b),([0-9]{2})\$([./A-Za-z0-9]{22})\$([./A-Za-z0-9]{31})$/.exec(hash);
+    const v2 =
+      /^\$bcrypt-sha256\$v=2,t=(2a|2b),r=([0-9]{2})\$([./A-Za-z0-9]{22})\$([./A-Za-z0-9]{31})$/.exec(
+        hash,
+      );
+    const v1 =
+      /^\$bcrypt-sha256\$(2a|2b),([0-9]{2})\$([./A-Za-z0-9]{22})\$([./A-Za-z0-9]{31})$/.exec(hash);
     const m = v2 ?? v1;
     if (!m) return undefined;
     const inner = `$${m[1]}$${m[2]}$${m[3]}${m[4]}`;
     if (!BCRYPT.test(inner)) return undefined;
-    const salt = m[3]!;
+    const salt = m[3];
     return bcryptVerifier('passlib-bcrypt-sha256', inner, (password) =>
       v2
         ? createHmac('sha256', salt).update(password, 'utf8').digest('base64')
@@ -227,7 +241,8 @@ const PARSERS: ((hash: string) => Parsed | undefined)[] = [
     );
   },
   // bcrypt: $2a$, $2b$, $2y$ (Flask-Bcrypt, bcrypt, bcryptjs, PHP).
-  (hash) => (BCRYPT.test(hash) ? bcryptVerifier('bcrypt', hash, (password) => password) : undefined),
+  (hash) =>
+    BCRYPT.test(hash) ? bcryptVerifier('bcrypt', hash, (password) => password) : undefined,
   // Flask-Security: bcrypt of the base64 HMAC-SHA512 of the password keyed by
   // SECURITY_PASSWORD_SALT, stored behind `flask-security:` by the import.
   (hash) => {
@@ -248,13 +263,13 @@ const PARSERS: ((hash: string) => Parsed | undefined)[] = [
   (hash) => {
     const m = /^pbkdf2_(sha256|sha1)\$([0-9]+)\$([^$]{1,255})\$([+/A-Za-z0-9]+={0,2})$/.exec(hash);
     if (!m) return undefined;
-    const digest = DIGESTS[m[1]!]!;
-    const expected = b64(m[4]!);
+    const digest = DIGESTS[m[1]];
+    const expected = b64(m[4]);
     if (!expected || expected.length !== digest.bytes) return undefined;
     return pbkdf2Verifier(
       'django-pbkdf2',
-      integer(m[2]!),
-      Buffer.from(m[3]!, 'utf8'),
+      integer(m[2]),
+      Buffer.from(m[3], 'utf8'),
       digest.name,
       expected,
     );

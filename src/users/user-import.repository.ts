@@ -49,10 +49,7 @@ export class UserImportRepository implements ImportWriter {
     private readonly context: ImportContext,
   ) {}
 
-  async writeBatch(
-    rows: BatchRow[],
-    settings: WriteSettings,
-  ): Promise<BatchResult> {
+  async writeBatch(rows: BatchRow[], settings: WriteSettings): Promise<BatchResult> {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     await runner.startTransaction();
@@ -65,12 +62,16 @@ export class UserImportRepository implements ImportWriter {
       await runner.rollbackTransaction().catch(() => undefined);
       if (error instanceof BatchRefused) return { ok: false, errors: error.errors };
       // A user registered (or imported) meanwhile with the same email: the batch is refused.
-      if (error instanceof QueryFailedError && (error.driverError as { code?: string }).code === '23505') {
+      if (
+        error instanceof QueryFailedError &&
+        (error.driverError as { code?: string }).code === '23505'
+      ) {
         return {
           ok: false,
           errors: rows.map(({ line }) => ({
             line,
-            message: 'a unique value (email, username, id or externalId) was taken while the batch was written; run again',
+            message:
+              'a unique value (email, username, id or externalId) was taken while the batch was written; run again',
           })),
         };
       }
@@ -92,7 +93,8 @@ export class UserImportRepository implements ImportWriter {
       throw new BatchRefused(
         missing.map((p) => ({
           line: p.line,
-          message: 'passwordHash: a new user needs one; --allow-no-password imports the user without one',
+          message:
+            'passwordHash: a new user needs one; --allow-no-password imports the user without one',
         })),
       );
     }
@@ -248,9 +250,11 @@ function planBatch(rows: BatchRow[], existing: User[], onConflict: ConflictMode)
       continue;
     }
     const [first] = matches.values();
-    const described = [...matches.values()].map((m) => `${m.by.join(' and ')} of user ${m.user.id}`);
+    const described = [...matches.values()].map(
+      (m) => `${m.by.join(' and ')} of user ${m.user.id}`,
+    );
     if (onConflict === 'skip') {
-      plan.push({ line, action: 'skip', existing: first!.user });
+      plan.push({ line, action: 'skip', existing: first.user });
       continue;
     }
     if (onConflict === 'fail') {
@@ -261,16 +265,16 @@ function planBatch(rows: BatchRow[], existing: User[], onConflict: ConflictMode)
       errors.push({ line, message: `matches more than one user: ${described.join('; ')}` });
       continue;
     }
-    if (row.id && row.id !== first!.user.id) {
-      errors.push({ line, message: `id differs from the existing user's (${first!.user.id})` });
+    if (row.id && row.id !== first.user.id) {
+      errors.push({ line, message: `id differs from the existing user's (${first.user.id})` });
       continue;
     }
-    if (claimed.has(first!.user.id)) {
-      errors.push({ line, message: `another row of the batch updates user ${first!.user.id}` });
+    if (claimed.has(first.user.id)) {
+      errors.push({ line, message: `another row of the batch updates user ${first.user.id}` });
       continue;
     }
-    claimed.add(first!.user.id);
-    plan.push({ line, action: 'update', row, existing: first!.user });
+    claimed.add(first.user.id);
+    plan.push({ line, action: 'update', row, existing: first.user });
   }
   if (errors.length > 0) throw new BatchRefused(errors);
   return plan;
@@ -290,7 +294,7 @@ function insertValues(id: string, row: ImportRow) {
     emailVerified: row.emailVerified ?? false,
     // Left out, the columns' DEFAULT now() applies.
     ...(row.createdAt ? { createdAt: row.createdAt } : {}),
-    ...(row.updatedAt ?? row.createdAt ? { updatedAt: row.updatedAt ?? row.createdAt } : {}),
+    ...((row.updatedAt ?? row.createdAt) ? { updatedAt: row.updatedAt ?? row.createdAt } : {}),
     lastLoginAt: row.lastLoginAt ?? null,
   };
 }

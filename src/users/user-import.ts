@@ -91,8 +91,7 @@ export interface RowProblem {
 }
 
 export type ParsedRecord =
-  | { row: ImportRow; warnings: RowProblem[]; ignored: string[] }
-  | { errors: RowProblem[] };
+  { row: ImportRow; warnings: RowProblem[]; ignored: string[] } | { errors: RowProblem[] };
 
 /** Checks a `--map` before anything is read: every target must be a field, `split` or `-`. */
 export function mapProblem(map: ReadonlyMap<string, string>): string | undefined {
@@ -121,14 +120,18 @@ function unwrapExtendedJson(value: unknown): unknown {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
   const keys = Object.keys(value);
   if (keys.length !== 1) return value;
-  const inner = (value as Record<string, unknown>)[keys[0]!];
+  const inner = (value as Record<string, unknown>)[keys[0]];
   switch (keys[0]) {
     case '$oid':
       return typeof inner === 'string' ? inner : value;
     case '$date': {
       const unwrapped = unwrapExtendedJson(inner);
       if (typeof unwrapped === 'string' || typeof unwrapped === 'number') {
-        return new Date(typeof unwrapped === 'string' && /^-?\d+$/.test(unwrapped) ? Number(unwrapped) : unwrapped);
+        return new Date(
+          typeof unwrapped === 'string' && /^-?\d+$/.test(unwrapped)
+            ? Number(unwrapped)
+            : unwrapped,
+        );
       }
       return value;
     }
@@ -199,10 +202,7 @@ class FieldProblem extends Error {
 const problem = (field: string, message: string) => new FieldProblem(field, message);
 
 /** Turns one record of the file into a checked row, or says everything wrong with it. */
-export function parseImportRecord(
-  record: unknown,
-  options: ImportOptions,
-): ParsedRecord {
+export function parseImportRecord(record: unknown, options: ImportOptions): ParsedRecord {
   if (record === null || typeof record !== 'object' || Array.isArray(record)) {
     return { errors: [{ message: 'a row must be an object' }] };
   }
@@ -281,7 +281,9 @@ export function parseImportRecord(
     if (isBlank(fields.role)) return;
     // Flask-Security keeps a list of role names: an "admin" among them makes an ADMIN.
     if (Array.isArray(fields.role)) {
-      const names = fields.role.map((r) => String((r as { name?: unknown })?.name ?? r).toLowerCase());
+      const names = fields.role.map((r) =>
+        String((r as { name?: unknown })?.name ?? r).toLowerCase(),
+      );
       row.role = names.includes('admin') ? 'ADMIN' : 'USER';
       return;
     }
@@ -321,7 +323,8 @@ export function parseImportRecord(
       row.passwordHash = hash;
       return;
     }
-    const why = 'passwordHash is not a hash format authkit can verify (docs/migration.md lists them)';
+    const why =
+      'passwordHash is not a hash format authkit can verify (docs/migration.md lists them)';
     if (!options.allowNoPassword) {
       throw problem('passwordHash', `${why}; --allow-no-password imports the user without one`);
     }
@@ -395,7 +398,7 @@ async function* readJsonArray(input: Readable): AsyncGenerator<SourceRecord> {
   for await (const chunk of input as AsyncIterable<string>) {
     let from = 0;
     for (let i = 0; i < chunk.length; i += 1) {
-      const c = chunk[i]!;
+      const c = chunk[i];
       if (state === 'element') {
         if (c === '\n') line += 1;
         if (inString) {
@@ -448,7 +451,8 @@ async function* readJsonArray(input: Readable): AsyncGenerator<SourceRecord> {
       throw new ImportFormatError(`line ${elementLine}: a record longer than 1 MiB`);
     }
   }
-  if ((state as string) !== 'end') throw new ImportFormatError('the JSON array is not closed (truncated file?)');
+  if ((state as string) !== 'end')
+    throw new ImportFormatError('the JSON array is not closed (truncated file?)');
 }
 
 function parseElement(text: string, line: number): SourceRecord {
@@ -485,7 +489,10 @@ async function* readCsv(input: Readable): AsyncGenerator<SourceRecord> {
       return undefined;
     }
     if (row.length !== header.length) {
-      return { line: startedOn, error: `${row.length} cells where the header has ${header.length}` };
+      return {
+        line: startedOn,
+        error: `${row.length} cells where the header has ${header.length}`,
+      };
     }
     const record: Record<string, string> = {};
     header.forEach((name, i) => {
@@ -495,7 +502,7 @@ async function* readCsv(input: Readable): AsyncGenerator<SourceRecord> {
   };
   for await (const chunk of input as AsyncIterable<string>) {
     for (let i = 0; i < chunk.length; i += 1) {
-      const c = chunk[i]!;
+      const c = chunk[i];
       any = true;
       if (quoted) {
         if (quoteSeen) {
@@ -523,10 +530,12 @@ async function* readCsv(input: Readable): AsyncGenerator<SourceRecord> {
         const done = finish();
         if (done) yield done;
       } else if (c !== '\r') cell += c;
-      if (cell.length > 1_048_576) throw new ImportFormatError(`line ${line}: a cell longer than 1 MiB`);
+      if (cell.length > 1_048_576)
+        throw new ImportFormatError(`line ${line}: a cell longer than 1 MiB`);
     }
   }
-  if (quoted && !quoteSeen) throw new ImportFormatError(`line ${recordLine}: a quoted cell is not closed`);
+  if (quoted && !quoteSeen)
+    throw new ImportFormatError(`line ${recordLine}: a quoted cell is not closed`);
   if (any && (cell !== '' || cells.length > 0)) {
     const done = finish();
     if (done) yield done;
@@ -605,7 +614,7 @@ export interface RunHooks {
  */
 function digest(kind: string, value: string): number {
   const h = createHash('sha1').update(kind).update('\0').update(value).digest();
-  return h.readUIntBE(0, 6) * 32 + (h[6]! >> 3);
+  return h.readUIntBE(0, 6) * 32 + (h[6] >> 3);
 }
 
 export async function runImport(

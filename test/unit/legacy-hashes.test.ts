@@ -95,7 +95,10 @@ describe('unknown, malformed and abusive hashes', () => {
     ['bcrypt with cost 99', '$2b$99$' + 'a'.repeat(53)],
     ['$2x$ (the buggy crypt_blowfish variant)', '$2x$10$' + 'a'.repeat(53)],
     ['passlib pbkdf2 with a short checksum', '$pbkdf2-sha256$29000$abcd$abcd'],
-    ['flask-security around a non-bcrypt', FLASK_SECURITY_PREFIX + 'pbkdf2:sha256:1000$a$' + 'ab'.repeat(32)],
+    [
+      'flask-security around a non-bcrypt',
+      FLASK_SECURITY_PREFIX + 'pbkdf2:sha256:1000$a$' + 'ab'.repeat(32),
+    ],
     ['argon2 missing its hash', '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ'],
     ['an enormous string', 'x'.repeat(5000)],
   ])('%s is refused', async (_what, hash) => {
