@@ -14,6 +14,7 @@ import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type AppConfig } from '../config/app-config.js';
 import { loadEnvFile } from '../config/env-file.js';
+import { TransactionHost, type TypeOrmTx } from '../database/transactions.js';
 import { describeDuration } from '../mail/mail-message.js';
 import { MailOutboxRepository } from '../mail/mail-outbox.repository.js';
 import { EmailVerificationsRepository } from '../recovery/email-verifications.repository.js';
@@ -146,15 +147,15 @@ function clock(seconds: number): string {
 /** --send-verification: a verification link for every inserted, unverified user. */
 function verificationMailer(
   config: AppConfig,
-  dataSource: ConstructorParameters<typeof MailOutboxRepository>[0],
+  txHost: TransactionHost<TypeOrmTx>,
 ): ImportContext['afterInsert'] {
-  const verifications = new EmailVerificationsRepository(dataSource);
-  const outbox = new MailOutboxRepository(dataSource);
-  return async (manager, users) => {
+  const verifications = new EmailVerificationsRepository(txHost);
+  const outbox = new MailOutboxRepository(txHost);
+  return async (users) => {
     for (const user of users) {
       const token = newToken();
-      await verifications.issue(manager, user.id, hashToken(token), config.emailVerificationTtlMs);
-      await outbox.insert(manager, {
+      await verifications.issue(user.id, hashToken(token), config.emailVerificationTtlMs);
+      await outbox.insert({
         template: 'verify-email',
         to: user.email,
         context: {
@@ -212,14 +213,13 @@ async function run(): Promise<number> {
   try {
     const input = createReadStream(args.file, { highWaterMark: 256 * 1024 });
     const progress = new Progress(input, size);
-    const writer = new UserImportRepository(database.dataSource, {
+    const txHost = database.get<TransactionHost<TypeOrmTx>>(TransactionHost);
+    const writer = new UserImportRepository(txHost, {
       source: 'cli',
       actorId: null,
       ip: null,
       userAgent: 'authkit import-users',
-      afterInsert: args.sendVerification
-        ? verificationMailer(config, database.dataSource)
-        : undefined,
+      afterInsert: args.sendVerification ? verificationMailer(config, txHost) : undefined,
     });
     const report = await runImport(
       input,

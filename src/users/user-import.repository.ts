@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Brackets, QueryFailedError, type DataSource, type EntityManager } from 'typeorm';
-import { jsonbText } from '../database/jsonb.js';
+import { Brackets, QueryFailedError, type EntityManager } from 'typeorm';
+import type { TransactionHost, TypeOrmTx } from '../database/transactions.js';
+import { AuditRepository } from '../audit/audit.repository.js';
 import { Session } from '../sessions/entities/session.entity.js';
 import { User } from './entities/user.entity.js';
 import { NO_PASSWORD } from './legacy-hashes.js';
@@ -28,8 +29,11 @@ export interface ImportContext {
   ip: string | null;
   userAgent: string | null;
   requestId?: string | undefined;
-  /** Runs in the batch's transaction with the users it inserted (verification emails). */
-  afterInsert?: (manager: EntityManager, users: { id: string; email: string }[]) => Promise<void>;
+  /**
+   * Runs in the batch's transaction (repositories reading `txHost.tx` join it) with the
+   * active, unverified users it inserted: `--send-verification`.
+   */
+  afterInsert?: (users: { id: string; email: string }[]) => Promise<void>;
 }
 
 type Planned =
@@ -37,29 +41,39 @@ type Planned =
   | { line: number; action: 'update'; row: ImportRow; existing: User }
   | { line: number; action: 'skip'; existing: User };
 
+/** Thrown out of a dry run's transaction, so that it rolls back, with what it would do. */
+class DryRunDone extends Error {
+  constructor(readonly outcomes: { line: number; outcome: RowOutcome; userId: string }[]) {
+    super('dry run');
+  }
+}
+
 class BatchRefused extends Error {
   constructor(readonly errors: { line: number; message: string }[]) {
     super('batch refused');
   }
 }
 
+/**
+ * Built by hand with the caller's context (the CLI and the import route), on the app's
+ * TransactionHost: a batch is one `withTransaction`, its statements use `txHost.tx`.
+ */
 export class UserImportRepository implements ImportWriter {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly txHost: TransactionHost<TypeOrmTx>,
     private readonly context: ImportContext,
   ) {}
 
   async writeBatch(rows: BatchRow[], settings: WriteSettings): Promise<BatchResult> {
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
-    await runner.startTransaction();
     try {
-      const outcomes = await this.write(runner.manager, rows, settings);
-      if (settings.dryRun) await runner.rollbackTransaction();
-      else await runner.commitTransaction();
+      const outcomes = await this.txHost.withTransaction(async () => {
+        const done = await this.write(this.txHost.tx, rows, settings);
+        if (settings.dryRun) throw new DryRunDone(done);
+        return done;
+      });
       return { ok: true, outcomes };
     } catch (error) {
-      await runner.rollbackTransaction().catch(() => undefined);
+      if (error instanceof DryRunDone) return { ok: true, outcomes: error.outcomes };
       if (error instanceof BatchRefused) return { ok: false, errors: error.errors };
       // A user registered (or imported) meanwhile with the same email: the batch is refused.
       if (
@@ -76,8 +90,6 @@ export class UserImportRepository implements ImportWriter {
         };
       }
       throw error;
-    } finally {
-      await runner.release();
     }
   }
 
@@ -162,30 +174,24 @@ export class UserImportRepository implements ImportWriter {
     }
 
     const counts = { inserted: inserts.length, updated: updates.length };
-    await manager
-      .createQueryBuilder()
-      .insert()
-      .into('audit_events', ['type', 'user_id', 'actor_id', 'ip', 'user_agent', 'metadata'])
-      .values({
-        type: 'user.imported',
-        user_id: null,
-        actor_id: this.context.actorId,
-        ip: this.context.ip,
-        user_agent: this.context.userAgent,
-        metadata: jsonbText({
-          source: this.context.source,
-          ...counts,
-          skipped: plan.length - counts.inserted - counts.updated,
-          firstLine: rows[0]?.line,
-          lastLine: rows.at(-1)?.line,
-          ...(this.context.requestId ? { requestId: this.context.requestId } : {}),
-        }),
-      })
-      .execute();
+    await new AuditRepository(this.txHost).insert({
+      type: 'user.imported',
+      userId: null,
+      actorId: this.context.actorId,
+      ip: this.context.ip,
+      userAgent: this.context.userAgent,
+      metadata: {
+        source: this.context.source,
+        ...counts,
+        skipped: plan.length - counts.inserted - counts.updated,
+        firstLine: rows[0]?.line,
+        lastLine: rows.at(-1)?.line,
+        ...(this.context.requestId ? { requestId: this.context.requestId } : {}),
+      },
+    });
 
     if (this.context.afterInsert && inserts.length > 0) {
       await this.context.afterInsert(
-        manager,
         inserts
           .filter((p) => p.row.emailVerified !== true && p.row.active !== false)
           .map((p) => ({ id: p.id, email: p.row.email })),

@@ -24,6 +24,7 @@ const user = (overrides: Partial<User> = {}): User => ({
   createdAt: new Date(0),
   updatedAt: new Date(0),
   lastLoginAt: null,
+  externalId: null,
   ...overrides,
 });
 
