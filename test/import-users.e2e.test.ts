@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { uniqueEmail } from './support/fixtures.js';
+import { createTestDatabase } from './support/db.js';
+import { register, uniqueEmail, uniqueUsername } from './support/fixtures.js';
 import { expectProblem } from './support/http.js';
 import {
   ROOT,
@@ -22,6 +23,7 @@ import {
 
 const run = promisify(execFile);
 const CLI = join(ROOT, 'dist/src/cli/import-users.js');
+const EXPORT_CLI = join(ROOT, 'dist/src/cli/export-users.js');
 const ADMIN_EMAIL = 'import-admin@example.com';
 const ADMIN_PASSWORD = 'import admin passphrase 8812';
 
@@ -69,10 +71,12 @@ const ndjson = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n'
 
 async function importUsers(
   args: string[],
+  databaseUrl = server.db.url,
+  cli = CLI,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
-      env: childEnv({ DATABASE_URL: server.db.url, DATA_DIR: makeDataDir(), NODE_ENV: 'test' }),
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], {
+      env: childEnv({ DATABASE_URL: databaseUrl, DATA_DIR: makeDataDir(), NODE_ENV: 'test' }),
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
@@ -344,6 +348,65 @@ describe('import-users', () => {
     expect(await count(`SELECT count(*) AS n FROM mail_outbox WHERE recipient = '${email}'`)).toBe(
       1,
     );
+  });
+
+  it('export → import into an empty database gives identical users, hashes only on request', async () => {
+    // Users of every kind by now: registered, imported, upgraded at login, password-less, admin.
+    await register(server.api, {
+      username: uniqueUsername(),
+      firstName: 'Émile',
+      lastName: 'Zola',
+    });
+    const users = (
+      await server.db.query<{ u: string }>(
+        'SELECT row_to_json(u)::text AS u FROM users u ORDER BY id',
+      )
+    ).map((r) => r.u);
+    expect(users.length).toBeGreaterThan(1);
+
+    const withHashes = join(dir, 'export-with-hashes.ndjson');
+    const exported = await importUsers([withHashes, '--with-hashes'], server.db.url, EXPORT_CLI);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stderr).toContain(`Exported ${users.length} users with their password hashes`);
+    const lines = readFileSync(withHashes, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(users.length);
+    expect(Object.keys(JSON.parse(lines[0]!)).sort()).toEqual(
+      [
+        'id',
+        'externalId',
+        'email',
+        'username',
+        'firstName',
+        'lastName',
+        'role',
+        'active',
+        'emailVerified',
+        'createdAt',
+        'updatedAt',
+        'lastLoginAt',
+        'passwordHash',
+      ].sort(),
+    );
+
+    const empty = await createTestDatabase();
+    try {
+      const imported = await importUsers([withHashes], empty.url);
+      expect(imported.code, imported.stdout + imported.stderr).toBe(0);
+      expect(imported.stdout).toContain(`${users.length} rows read: ${users.length} inserted`);
+      const copied = (
+        await empty.query<{ u: string }>(
+          'SELECT row_to_json(u)::text AS u FROM users u ORDER BY id',
+        )
+      ).map((r) => r.u);
+      expect(copied).toEqual(users);
+    } finally {
+      await empty.drop();
+    }
+
+    const withoutHashes = join(dir, 'export.ndjson');
+    expect((await importUsers([withoutHashes], server.db.url, EXPORT_CLI)).code).toBe(0);
+    const plain = readFileSync(withoutHashes, 'utf8');
+    expect(plain).not.toMatch(/passwordHash|\$argon2|\$2b\$|pbkdf2/);
   });
 
   it('refuses bad invocations with exit code 2', async () => {

@@ -5,14 +5,15 @@ import { AuditRepository } from '../audit/audit.repository.js';
 import { Session } from '../sessions/entities/session.entity.js';
 import { User } from './entities/user.entity.js';
 import { NO_PASSWORD } from './legacy-hashes.js';
-import type {
-  BatchResult,
-  BatchRow,
-  ConflictMode,
-  ImportRow,
-  ImportWriter,
-  RowOutcome,
-  WriteSettings,
+import {
+  TIMESTAMP_TEXT,
+  type BatchResult,
+  type BatchRow,
+  type ConflictMode,
+  type ImportRow,
+  type ImportWriter,
+  type RowOutcome,
+  type WriteSettings,
 } from './user-import.js';
 
 /**
@@ -144,7 +145,10 @@ export class UserImportRepository implements ImportWriter {
       await manager
         .createQueryBuilder()
         .update(User)
-        .set({ ...changes, updatedAt: p.row.updatedAt ?? (() => 'now()') })
+        .set({
+          ...changes,
+          updatedAt: p.row.updatedAt ? timestamp(p.row.updatedAt) : () => 'now()',
+        })
         .where('id = :id', { id: p.existing.id })
         .callListeners(false)
         .updateEntity(false)
@@ -299,10 +303,21 @@ function insertValues(id: string, row: ImportRow) {
     active: row.active ?? true,
     emailVerified: row.emailVerified ?? false,
     // Left out, the columns' DEFAULT now() applies.
-    ...(row.createdAt ? { createdAt: row.createdAt } : {}),
-    ...((row.updatedAt ?? row.createdAt) ? { updatedAt: row.updatedAt ?? row.createdAt } : {}),
-    lastLoginAt: row.lastLoginAt ?? null,
+    ...(row.createdAt ? { createdAt: timestamp(row.createdAt) } : {}),
+    ...((row.updatedAt ?? row.createdAt)
+      ? { updatedAt: timestamp(row.updatedAt ?? row.createdAt!) }
+      : {}),
+    lastLoginAt: row.lastLoginAt ? timestamp(row.lastLoginAt) : null,
   };
+}
+
+/**
+ * A checked timestamp (`TIMESTAMP_TEXT`: digits, `-`, `:`, `.`, `T`, `Z` only) as a
+ * literal, so that PostgreSQL reads its microseconds (TypeORM would make it a Date first).
+ */
+function timestamp(text: string): () => string {
+  if (!TIMESTAMP_TEXT.test(text)) throw new Error(`not a checked timestamp: ${text}`);
+  return () => `'${text}'::timestamptz`;
 }
 
 /** The fields the row carries (an update leaves the others as they are). */
@@ -321,7 +336,12 @@ function updateValues(row: ImportRow): Partial<User> {
     'passwordHash',
   ] as const;
   for (const key of keys) {
-    if (row[key] !== undefined) (changes as Record<string, unknown>)[key] = row[key];
+    const value = row[key];
+    if (value === undefined) continue;
+    (changes as Record<string, unknown>)[key] =
+      (key === 'createdAt' || key === 'lastLoginAt') && typeof value === 'string'
+        ? timestamp(value)
+        : value;
   }
   return changes;
 }
@@ -333,4 +353,52 @@ function revokesSessions(before: User, row: ImportRow): boolean {
     (row.active === false && before.active) ||
     (row.role !== undefined && row.role !== before.role)
   );
+}
+
+/** One exported user: the import's fields, timestamps with their microseconds. */
+export interface ExportedUser {
+  id: string;
+  externalId: string | null;
+  email: string;
+  username: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  role: string;
+  active: boolean;
+  emailVerified: boolean;
+  createdAt: string;
+  updatedAt: string;
+  lastLoginAt: string | null;
+  passwordHash?: string;
+}
+
+/** UTC ISO 8601 with microseconds, as `TIMESTAMP_TEXT` reads it back. */
+const ISO_MICROS = (column: string) =>
+  `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** `export-users`: every user in id order, a page at a time (keyset, never OFFSET). */
+export class UserExportRepository {
+  constructor(private readonly txHost: TransactionHost<TypeOrmTx>) {}
+
+  async page(afterId: string | undefined, limit: number, withHashes: boolean) {
+    const query = this.txHost.tx
+      .createQueryBuilder(User, 'u')
+      .select('u.id', 'id')
+      .addSelect('u.externalId', 'externalId')
+      .addSelect('u.email', 'email')
+      .addSelect('u.username', 'username')
+      .addSelect('u.firstName', 'firstName')
+      .addSelect('u.lastName', 'lastName')
+      .addSelect('u.role', 'role')
+      .addSelect('u.active', 'active')
+      .addSelect('u.emailVerified', 'emailVerified')
+      .addSelect(ISO_MICROS('u.created_at'), 'createdAt')
+      .addSelect(ISO_MICROS('u.updated_at'), 'updatedAt')
+      .addSelect(ISO_MICROS('u.last_login_at'), 'lastLoginAt')
+      .orderBy('u.id', 'ASC')
+      .limit(limit);
+    if (withHashes) query.addSelect('u.passwordHash', 'passwordHash');
+    if (afterId) query.where('u.id > :afterId', { afterId });
+    return query.getRawMany<ExportedUser>();
+  }
 }

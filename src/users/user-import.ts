@@ -79,9 +79,10 @@ export interface ImportRow {
   role?: Role;
   active?: boolean;
   emailVerified?: boolean;
-  createdAt?: Date;
-  updatedAt?: Date;
-  lastLoginAt?: Date | null;
+  /** Timestamps as UTC ISO 8601 text (`TIMESTAMP_TEXT`), microseconds kept. */
+  createdAt?: string;
+  updatedAt?: string;
+  lastLoginAt?: string | null;
   passwordHash?: string;
 }
 
@@ -170,8 +171,17 @@ function bool(value: unknown, field: string): boolean | undefined {
   throw problem(field, `${field} must be true or false`);
 }
 
-/** Dates before 1970 or after 2100 are taken for a mistake (seconds taken for ms...). */
-function date(value: unknown, field: string): Date | null {
+/**
+ * What a checked timestamp looks like: UTC, up to microseconds (PostgreSQL's precision,
+ * which `export-users` writes, so that a round trip is lossless).
+ */
+export const TIMESTAMP_TEXT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+
+/**
+ * A timestamp as `TIMESTAMP_TEXT`. Dates before 1970 or after 2100 are taken for a
+ * mistake (seconds taken for milliseconds...).
+ */
+function date(value: unknown, field: string): string | null {
   if (isBlank(value)) return null;
   let d: Date;
   if (value instanceof Date) d = value;
@@ -188,7 +198,9 @@ function date(value: unknown, field: string): Date | null {
   if (time < 0 || time > Date.UTC(2100, 0, 1)) {
     throw problem(field, `${field} must be between 1970 and 2100`);
   }
-  return d;
+  // Already UTC with more than milliseconds: kept as written (Date has milliseconds only).
+  if (typeof value === 'string' && TIMESTAMP_TEXT.test(value.trim())) return value.trim();
+  return d.toISOString();
 }
 
 class FieldProblem extends Error {
