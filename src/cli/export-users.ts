@@ -36,7 +36,7 @@ async function run(): Promise<void> {
   });
   if (values.help) throw new UsageError(USAGE);
   if (positionals.length !== 1) throw new UsageError(`One output file is required.\n${USAGE}`);
-  const target = positionals[0]!;
+  const target = positionals[0];
   const config = loadConfig();
   const database = await openCliDatabase(config);
   const out = target === '-' ? process.stdout : createWriteStream(target, { mode: 0o600 });
