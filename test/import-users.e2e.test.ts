@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from './support/db.js';
-import { register, uniqueEmail, uniqueUsername } from './support/fixtures.js';
+import { register, registerAndLogin, uniqueEmail, uniqueUsername } from './support/fixtures.js';
 import { expectProblem } from './support/http.js';
 import {
   ROOT,
@@ -414,5 +414,104 @@ describe('import-users', () => {
     expect((await importUsers([file('x.txt', '')])).code).toBe(2);
     expect((await importUsers([file('x.ndjson', ''), '--map', 'a=nonsense'])).code).toBe(2);
     expect((await importUsers([file('x.ndjson', ''), '--on-conflict', 'merge'])).code).toBe(2);
+  });
+});
+
+describe('POST /api/users/import', () => {
+  const importApi = (rawBody: string, contentType: string, query = '', token = adminToken) =>
+    server.api.request('POST', `/api/users/import${query}`, { rawBody, contentType, token });
+
+  it('imports NDJSON (streamed) with a per-row report; the users sign in with their old passwords', async () => {
+    const v = vector('werkzeug-pbkdf2-sha1');
+    const email = uniqueEmail('api');
+    const body = ndjson([
+      { _id: { $oid: '65a000000000000000000001' }, email, passwordHash: v.hash },
+      { email: 'nope', passwordHash: v.hash },
+    ]);
+    const res = await importApi(body, 'application/x-ndjson');
+    expect(res.status, res.text).toBe(200);
+    expect(res.body).toMatchObject({ rows: 2, inserted: 0, errors: 1, notWritten: 1 });
+    expect(res.body.results).toEqual([
+      expect.objectContaining({ line: 1, outcome: 'not written' }),
+      expect.objectContaining({ line: 2, outcome: 'error', field: 'email' }),
+    ]);
+    const fixed = await importApi(
+      ndjson([{ _id: { $oid: '65a000000000000000000001' }, email, passwordHash: v.hash }]),
+      'application/x-ndjson',
+    );
+    expect(fixed.body).toMatchObject({ rows: 1, inserted: 1, errors: 0 });
+    const userId = fixed.body.results[0].userId;
+    const login = await server.api.post('/api/auth/login', { email, password: v.password });
+    expect(login.status).toBe(200);
+    expect(login.body.user).toMatchObject({ id: userId, externalId: '65a000000000000000000001' });
+    const [event] = await server.db.query<{ actor_id: string; metadata: any }>(
+      `SELECT actor_id, metadata FROM audit_events WHERE type = 'user.imported' ORDER BY created_at DESC LIMIT 1`,
+    );
+    expect(event.metadata).toMatchObject({ source: 'api', inserted: 1 });
+  });
+
+  it('imports a JSON array; dryRun writes nothing; onConflict=skip is idempotent', async () => {
+    const email = uniqueEmail('apijson');
+    const body = JSON.stringify([
+      { id: 'legacy-9', email, passwordHash: vector('bcrypt-2y').hash },
+    ]);
+    const dry = await importApi(body, 'application/json', '?dryRun=true');
+    expect(dry.status).toBe(200);
+    expect(dry.body).toMatchObject({ dryRun: true, inserted: 1 });
+    expect(await userByEmail(email)).toBeUndefined();
+    expect((await importApi(body, 'application/json')).body).toMatchObject({ inserted: 1 });
+    const again = await importApi(body, 'application/json', '?onConflict=skip');
+    expect(again.body).toMatchObject({ inserted: 0, skipped: 1 });
+    expect((await userByEmail(email)).external_id).toBe('legacy-9');
+  });
+
+  it('is for admins only: 401 without a token, 403 for a user', async () => {
+    const body = ndjson([{ email: uniqueEmail('x'), passwordHash: vector('bcrypt-2b').hash }]);
+    expectProblem(
+      await server.api.request('POST', '/api/users/import', {
+        rawBody: body,
+        contentType: 'application/x-ndjson',
+      }),
+      401,
+      'UNAUTHORIZED',
+    );
+    const user = await registerAndLogin(server.api);
+    expectProblem(
+      await importApi(body, 'application/x-ndjson', '', user.accessToken),
+      403,
+      'FORBIDDEN',
+    );
+  });
+
+  it('refuses bad bodies and options with 4xx, never 500', async () => {
+    expectProblem(await importApi('{"email": 1}', 'application/json'), 400, 'VALIDATION_FAILED');
+    expectProblem(
+      await importApi('[]', 'application/json', '?onConflict=merge'),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expectProblem(await importApi('email\n', 'text/csv'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expectProblem(
+      await server.api.request('POST', '/api/auth/login', {
+        rawBody: '{}',
+        contentType: 'application/x-ndjson',
+      }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
+    const bad = await importApi('{"email": "a@example.com"\nnot json\n', 'application/x-ndjson');
+    expect(bad.status).toBe(200);
+    expect(bad.body.results[0]).toMatchObject({
+      line: 1,
+      outcome: 'error',
+      message: 'not valid JSON',
+    });
+    const line = `${JSON.stringify({ email: 'big@example.com', firstName: 'x'.repeat(1000) })}\n`;
+    const huge = await importApi(
+      line.repeat(Math.ceil((17 * 1024 * 1024) / line.length)),
+      'application/x-ndjson',
+      '?dryRun=true',
+    );
+    expectProblem(huge, 413, 'PAYLOAD_TOO_LARGE');
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { isUUID } from 'class-validator';
 import { ROLES, type Role } from './entities/role.js';
 import {
@@ -364,10 +365,21 @@ export async function* readRecords(
   input: Readable,
   format: ImportFormat,
 ): AsyncGenerator<SourceRecord> {
-  input.setEncoding('utf8');
-  if (format === 'ndjson') yield* readNdjson(input);
-  else if (format === 'json') yield* readJsonArray(input);
-  else yield* readCsv(input);
+  // Text, whatever the stream gives (bytes cut inside a UTF-8 sequence are joined).
+  const text = Readable.from(decoded(input));
+  if (format === 'ndjson') yield* readNdjson(text);
+  else if (format === 'json') yield* readJsonArray(text);
+  else yield* readCsv(text);
+}
+
+async function* decoded(input: AsyncIterable<unknown>): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
+  for await (const chunk of input) {
+    const piece = typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer);
+    if (piece) yield piece;
+  }
+  const rest = decoder.end();
+  if (rest) yield rest;
 }
 
 /** The format a file name suggests, for the CLI's default. */

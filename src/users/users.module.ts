@@ -4,6 +4,7 @@ import { SessionsModule } from '../sessions/sessions.module.js';
 import { AdminBootstrap } from './admin-bootstrap.js';
 import { PasswordPolicy } from './password-policy.js';
 import { PasswordService } from './password.service.js';
+import { UserImportController } from './user-import.controller.js';
 import { UsersController } from './users.controller.js';
 import { UsersRepository } from './users.repository.js';
 import { UsersService } from './users.service.js';
@@ -11,7 +12,7 @@ import { UsersService } from './users.service.js';
 /** Accounts: the users table, password hashing, self-service and admin routes, the bootstrap admin. */
 @Module({
   imports: [SessionsModule, RateLimitModule],
-  controllers: [UsersController],
+  controllers: [UsersController, UserImportController],
   providers: [UsersRepository, PasswordService, PasswordPolicy, UsersService, AdminBootstrap],
   exports: [UsersRepository, PasswordService, PasswordPolicy, UsersService],
 })

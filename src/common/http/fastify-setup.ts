@@ -34,6 +34,14 @@ export function configureFastify(fastify: FastifyInstance): void {
       } else done(null, value);
     });
   });
+  // POST /api/users/import reads NDJSON as a stream (its own size limit, user-import.controller.ts).
+  fastify.addContentTypeParser('application/x-ndjson', (request, payload, done) => {
+    if (request.url.split('?')[0] !== '/api/users/import') {
+      done(new AppError(ErrorCode.UNSUPPORTED_MEDIA_TYPE));
+      return;
+    }
+    done(null, payload);
+  });
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();
