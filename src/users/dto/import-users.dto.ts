@@ -61,6 +61,15 @@ export class ImportRowResultDto {
   message?: string;
 }
 
+/** A batch that was not written, by the lines it covers. */
+export class FailedBatchDto {
+  /** @example 1001 */
+  firstLine: number;
+
+  /** @example 2000 */
+  lastLine: number;
+}
+
 /** The import's report: counts, then one entry per row. */
 export class ImportReportDto {
   /** @example false */
@@ -88,7 +97,7 @@ export class ImportReportDto {
   warnings: number;
 
   /** Line ranges of the batches that were not written. */
-  failedBatches: { firstLine: number; lastLine: number }[];
+  failedBatches: FailedBatchDto[];
 
   /** Fields of the body that are not import fields. @example ["fs_uniquifier"] */
   ignoredFields: string[];
