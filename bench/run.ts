@@ -8,6 +8,7 @@
  *   npm run bench -- --pglite          # against the embedded PGlite database instead
  *   npm run bench -- --smoke           # 0.3 s per scenario, few users: keeps the script working (CI)
  *   npm run bench -- --duration 20 --users 1000000
+ *   npm run bench -- --import-rows 100000   # import-users vs COPY with fewer rows
  *   npm run bench -- --server /path/to/other/dist/src/main.js --out before   # another build
  *
  * The server runs with its benchmark configuration: rate limits and the login backoff off
@@ -39,6 +40,7 @@ import { killAll, rssMb, startApp } from './lib/processes.js';
 import { writeReport } from './lib/report.js';
 import { argon2Baselines, argon2Rows, bareBaseline } from './scenarios/baselines.js';
 import { forgotPassword } from './scenarios/forgot-password.js';
+import { importUsers } from './scenarios/import.js';
 import { login as loginScenario } from './scenarios/login.js';
 import { me } from './scenarios/me.js';
 import { memoryAndStart } from './scenarios/memory-and-start.js';
@@ -101,6 +103,8 @@ async function main(): Promise<void> {
     // The emails the last two queued are still being delivered: not during the next runs.
     await outboxDrained(dbUrl);
     rows.push(...(await usersList(bench)));
+    // Its own two databases, the server idle meanwhile.
+    rows.push(...(await importUsers()));
     const loaded = rssMb(app.pid);
     rows.push(...(await memoryAndStart(app, database.url, { fresh, idle, loaded })));
     writeReport(rows, loadAtStart);

@@ -12,7 +12,7 @@ const option = (name: string): string | undefined => {
   const index = args.indexOf(`--${name}`);
   return index >= 0 ? args[index + 1] : undefined;
 };
-const numberOption = (name: string, fallback: number) => Number(option(name) ?? fallback);
+export const numberOption = (name: string, fallback: number) => Number(option(name) ?? fallback);
 
 export const smoke = flag('smoke');
 export const usePglite = flag('pglite') || !process.env.DATABASE_URL;
