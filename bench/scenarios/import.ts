@@ -6,7 +6,14 @@
  * file, and the scenario says so and is left out.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  createWriteStream,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,6 +100,9 @@ export async function importUsers(): Promise<Row[]> {
   try {
     log(`import vs COPY: writing ${importRows.toLocaleString('en')} rows`);
     const files = await writeFiles(dir);
+    // A local server's COPY reads the file as the postgres user.
+    chmodSync(dir, 0o755);
+    chmodSync(files.csv, 0o644);
     const [importUrl, copyUrl] = await Promise.all(names.map((n) => freshDatabase(adminUrl, n)));
     // The same schema (migrations, indexes) in both: an import of nothing migrates.
     const empty = join(dir, 'empty.ndjson');
