@@ -1,16 +1,20 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { AccessTokenGuard } from './auth/guards/access-token.guard.js';
 import { ProblemFilter } from './common/errors/problem.filter.js';
+import { RolesGuard } from './common/guards/roles.guard.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
+import { KeysModule } from './keys/keys.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { MailModule } from './mail/mail.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
+import { RateLimitGuard } from './rate-limit/rate-limit.guard.js';
 import { RecoveryModule } from './recovery/recovery.module.js';
 import { RetentionModule } from './retention/retention.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
@@ -27,8 +31,8 @@ export class AppModule {
         LoggingModule,
         MetricsModule.forRoot(config.metricsEnabled),
         DatabaseModule.forRoot(databaseUrl),
+        KeysModule,
         AuditModule,
-        // Before AuthModule: its guard (rate limits) then runs before authentication.
         RateLimitModule,
         SessionsModule,
         UsersModule,
@@ -38,7 +42,16 @@ export class AppModule {
         HealthModule,
         RetentionModule,
       ],
-      providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
+      providers: [
+        { provide: APP_FILTER, useClass: ProblemFilter },
+        // The global guards, in the order they run: the per-IP and per-account limits of
+        // anonymous routes (before any work, so a flood is refused cheaply), then the access
+        // token (sets the principal; `@Public()` routes pass), then `@Roles()`. Limits on
+        // routes whose account is the caller run after these, as route guards (RateLimit).
+        { provide: APP_GUARD, useExisting: RateLimitGuard },
+        { provide: APP_GUARD, useExisting: AccessTokenGuard },
+        { provide: APP_GUARD, useClass: RolesGuard },
+      ],
     };
   }
 }

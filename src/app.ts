@@ -19,7 +19,7 @@ import {
   ClosingAwareFastifyAdapter,
   refuseNewRequestsWhenClosing,
 } from './common/http/shutdown-gate.js';
-import { mountSwagger } from './common/http/swagger.js';
+import { mountSwagger } from './swagger.js';
 import { AppValidationPipe } from './common/http/validation.pipe.js';
 import type { AppConfig } from './config/app-config.js';
 import { logRequests } from './logging/request-log.js';

@@ -16,7 +16,7 @@ import {
   normalizeEmail,
   normalizeUsername,
   usernameProblem,
-} from '../src/users/normalize.js';
+} from '../src/common/identifiers.js';
 import { hashedForm, policyForm } from '../src/users/password-text.js';
 
 const EMAIL = 'zoé.ada@example.com';

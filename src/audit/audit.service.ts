@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { SigningKeys } from '../auth/keys/signing-keys.js';
+import { SigningKeys } from '../keys/signing-keys.js';
 import type { ClientInfo } from '../common/http/client-info.js';
 import type { AuditEventType } from './audit-event-type.js';
 import {
@@ -57,7 +57,8 @@ export class AuditService {
     matchesAccount: boolean,
   ): { identifier: string } | { identifierHmac: string } {
     if (matchesAccount) return { identifier: identifier.value };
-    // The signing key lives in AuthModule, which itself records audit events.
+    // Looked up on first use, not injected: the command-line tools record events with
+    // AuditModule but no signing key (KeysModule would create one under DATA_DIR).
     this.identifierKey ??= auditIdentifierKey(
       this.moduleRef.get(SigningKeys, { strict: false }).privateKey,
     );

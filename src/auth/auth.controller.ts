@@ -18,7 +18,8 @@ import { RefreshDto } from './dto/refresh.dto.js';
 import { RegisterDto } from './dto/register.dto.js';
 import { SessionDto } from './dto/session.dto.js';
 import { RegisteredDto, TokenResponseDto } from './dto/token-response.dto.js';
-import type { Principal } from './principal.js';
+import type { Principal } from '../common/auth/principal.js';
+import type { User } from '../users/entities/user.entity.js';
 import { REFRESH_COOKIE, RefreshTransport } from './refresh-transport.js';
 
 @ApiTags('auth')
@@ -142,7 +143,7 @@ export class AuthController {
   @ApiProblems(ErrorCode.VALIDATION_FAILED, ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN)
   async logout(
     @Body() dto: LogoutDto,
-    @CurrentUser() principal: Principal | undefined,
+    @CurrentUser() principal: Principal<User> | undefined,
     @Client() client: ClientInfo,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -158,7 +159,7 @@ export class AuthController {
   @ApiBearerAuth()
   @ApiOperation({ operationId: 'getMe', summary: 'The current user' })
   @ApiProblems(ErrorCode.UNAUTHORIZED)
-  me(@CurrentUser() principal: Principal): UserDto {
+  me(@CurrentUser() principal: Principal<User>): UserDto {
     return UserDto.from(principal.user);
   }
 
@@ -193,7 +194,7 @@ export class AuthController {
   )
   async changePassword(
     @Body() dto: ChangePasswordDto,
-    @CurrentUser() principal: Principal,
+    @CurrentUser() principal: Principal<User>,
     @Client() client: ClientInfo,
   ): Promise<void> {
     await this.auth.changePassword(principal, dto, client);
@@ -204,7 +205,7 @@ export class AuthController {
   @ApiBearerAuth()
   @ApiOperation({ operationId: 'listSessions', summary: 'List my sessions' })
   @ApiProblems(ErrorCode.UNAUTHORIZED)
-  async listSessions(@CurrentUser() principal: Principal): Promise<SessionDto[]> {
+  async listSessions(@CurrentUser() principal: Principal<User>): Promise<SessionDto[]> {
     const sessions = await this.sessions.list(principal.user.id);
     return sessions.map((session) => SessionDto.from(session, principal.sessionId));
   }
@@ -218,7 +219,7 @@ export class AuthController {
   @ApiProblems(ErrorCode.VALIDATION_FAILED, ErrorCode.UNAUTHORIZED, ErrorCode.NOT_FOUND)
   async revokeSession(
     @UuidParam('id') id: string,
-    @CurrentUser() principal: Principal,
+    @CurrentUser() principal: Principal<User>,
   ): Promise<void> {
     await this.sessions.revokeOwned(principal.user.id, id);
   }

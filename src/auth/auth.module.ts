@@ -1,18 +1,14 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
-import { RolesGuard } from '../common/guards/roles.guard.js';
-import { AppConfig } from '../config/app-config.js';
+import { KeysModule } from '../keys/keys.module.js';
 import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
-import { EmailVerificationModule } from '../recovery/email-verification.module.js';
+import { RecoveryModule } from '../recovery/recovery.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { AccessTokenGuard } from './guards/access-token.guard.js';
-import { JwksController } from './jwks.controller.js';
-import { SigningKeys } from './keys/signing-keys.js';
 import { RefreshTransport } from './refresh-transport.js';
 import { JwtStrategy } from './strategies/jwt.strategy.js';
 import { TokenService } from './token.service.js';
@@ -23,24 +19,19 @@ import { TokenService } from './token.service.js';
     JwtModule.register({}),
     UsersModule,
     SessionsModule,
-    EmailVerificationModule,
+    RecoveryModule,
+    KeysModule,
     RateLimitModule,
   ],
-  controllers: [AuthController, JwksController],
+  controllers: [AuthController],
   providers: [
-    {
-      provide: SigningKeys,
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => SigningKeys.load(config.jwt.privateKeyPem, config.dataDir),
-    },
     AuthService,
     TokenService,
     RefreshTransport,
     JwtStrategy,
-    // Order matters: authenticate first, then check roles.
-    { provide: APP_GUARD, useClass: AccessTokenGuard },
-    { provide: APP_GUARD, useClass: RolesGuard },
+    // A global guard (app.module.ts); its dependencies resolve here.
+    AccessTokenGuard,
   ],
-  exports: [SigningKeys, TokenService],
+  exports: [TokenService, AccessTokenGuard],
 })
 export class AuthModule {}

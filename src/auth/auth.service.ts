@@ -24,7 +24,7 @@ import type { ChangePasswordDto } from './dto/change-password.dto.js';
 import type { LoginDto } from './dto/login.dto.js';
 import type { LogoutScope } from './dto/logout.dto.js';
 import type { RegisterDto } from './dto/register.dto.js';
-import type { Principal } from './principal.js';
+import type { Principal } from '../common/auth/principal.js';
 import { TokenService, type IssuedTokens } from './token.service.js';
 
 /** Register, log in, refresh, log out and change password. */
@@ -182,7 +182,7 @@ export class AuthService {
 
   /** Ends sessions of the caller, identified by the access token or else by a refresh token. */
   async logout(
-    principal: Principal | undefined,
+    principal: Principal<User> | undefined,
     refreshToken: string | undefined,
     scope: LogoutScope | undefined,
     client: ClientInfo,
@@ -225,7 +225,7 @@ export class AuthService {
 
   /** Verifies the current password, sets the new one and ends every other session. */
   async changePassword(
-    principal: Principal,
+    principal: Principal<User>,
     dto: ChangePasswordDto,
     client: ClientInfo,
   ): Promise<void> {
@@ -250,7 +250,7 @@ export class AuthService {
 
   /** The new password, every other session ended and the event: together or not at all. */
   @Transactional()
-  private async setPassword(principal: Principal, hash: string, client: ClientInfo) {
+  private async setPassword(principal: Principal<User>, hash: string, client: ClientInfo) {
     const { user } = principal;
     await this.users.setPasswordHash(user.id, hash);
     const revokedSessions = await this.sessions.revokeAllOfUser(user.id, principal.sessionId);

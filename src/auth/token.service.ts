@@ -5,7 +5,7 @@ import type { IssuedSession } from '../sessions/sessions.service.js';
 import { UserDto } from '../users/dto/user.dto.js';
 import type { User } from '../users/entities/user.entity.js';
 import type { TokenResponseDto } from './dto/token-response.dto.js';
-import { SigningKeys } from './keys/signing-keys.js';
+import { SigningKeys } from '../keys/signing-keys.js';
 
 /** The claims of our access tokens besides the registered ones jsonwebtoken adds. */
 export interface AccessTokenClaims {

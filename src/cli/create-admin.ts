@@ -15,7 +15,7 @@ import { ConfigError, loadConfig } from '../config/app-config.js';
 import { loadEnvFile } from '../config/env-file.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { AdminProvisioning, PasswordRequiredError } from '../users/admin-provisioning.js';
-import { normalizeEmail } from '../users/normalize.js';
+import { normalizeEmail } from '../common/identifiers.js';
 import { PasswordPolicy } from '../users/password-policy.js';
 import { PasswordService } from '../users/password.service.js';
 import { UsersRepository } from '../users/users.repository.js';

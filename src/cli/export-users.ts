@@ -11,8 +11,7 @@ import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/app-config.js';
 import { loadEnvFile } from '../config/env-file.js';
-import { TransactionHost, type TypeOrmTx } from '../database/transactions.js';
-import { UserExportRepository } from '../users/user-import.repository.js';
+import { UsersRepository } from '../users/users.repository.js';
 import { openCliDatabase } from './cli-database.js';
 
 const USAGE = 'Usage: npm run export-users -- <out.ndjson | -> [--with-hashes]';
@@ -42,12 +41,10 @@ async function run(): Promise<void> {
   const out = target === '-' ? process.stdout : createWriteStream(target, { mode: 0o600 });
   let count = 0;
   try {
-    const users = new UserExportRepository(
-      database.get<TransactionHost<TypeOrmTx>>(TransactionHost),
-    );
+    const users = database.get(UsersRepository);
     let after: string | undefined;
     for (;;) {
-      const page = await users.page(after, PAGE, values['with-hashes']);
+      const page = await users.exportPage(after, PAGE, values['with-hashes']);
       if (page.length === 0) break;
       await write(out, page.map((user) => JSON.stringify(user)).join('\n') + '\n');
       count += page.length;

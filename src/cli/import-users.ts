@@ -19,7 +19,10 @@ import { describeDuration } from '../mail/mail-message.js';
 import { MailOutboxRepository } from '../mail/mail-outbox.repository.js';
 import { EmailVerificationsRepository } from '../recovery/email-verifications.repository.js';
 import { hashToken, newToken } from '../recovery/secrets.js';
-import { UserImportRepository, type ImportContext } from '../users/user-import.repository.js';
+import { AuditService } from '../audit/audit.service.js';
+import { SessionsRepository } from '../sessions/sessions.repository.js';
+import { UserImportWriter, type ImportContext } from '../users/user-import-writer.js';
+import { UsersRepository } from '../users/users.repository.js';
 import {
   CONFLICT_MODES,
   IMPORT_FORMATS,
@@ -214,7 +217,12 @@ async function run(): Promise<number> {
     const input = createReadStream(args.file, { highWaterMark: 256 * 1024 });
     const progress = new Progress(input, size);
     const txHost = database.get<TransactionHost<TypeOrmTx>>(TransactionHost);
-    const writer = new UserImportRepository(txHost, {
+    const stores = {
+      users: database.get(UsersRepository),
+      sessions: database.get(SessionsRepository),
+      audit: database.get(AuditService),
+    };
+    const writer = new UserImportWriter(txHost, stores, {
       source: 'cli',
       actorId: null,
       ip: null,

@@ -9,7 +9,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AppModule } from '../app.module.js';
-import { buildOpenApiDocument } from '../common/http/swagger.js';
+import { buildOpenApiDocument } from '../swagger.js';
 import { loadConfig } from '../config/app-config.js';
 
 const target = resolve(process.argv[2] ?? 'openapi.json');

@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { createTransport } from 'nodemailer';
 import { fileURLToPath } from 'node:url';
 import type { AppConfig } from '../config/app-config.js';
-import { SEND_TIMEOUT_MS } from './outbox-worker.js';
+import { SEND_TIMEOUT_MS } from './mail-timing.js';
 
 /** Copied next to the compiled module by `nest build` (nest-cli.json `assets`). */
 export const TEMPLATE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'templates');

@@ -9,11 +9,8 @@ import { MailMetrics } from './mail-metrics.js';
 import { MailOutboxRepository, type ClaimedMail } from './mail-outbox.repository.js';
 import { isUnavailable } from '../common/errors/unavailable.js';
 import { errorText, MailSender, PermanentMailError } from './mail-sender.js';
+import { LEASE_MS } from './mail-timing.js';
 
-/** How long a claim lasts: well above the send timeout, so a live sender never loses it. */
-export const LEASE_MS = 120_000;
-/** The transport gives up on one message after this long (see mailer.ts). */
-export const SEND_TIMEOUT_MS = 60_000;
 /** Retries wait 2 s, 4 s, 8 s... up to 10 minutes; after 25 attempts (about 3 h) we give up. */
 const RETRY_BASE_MS = 2_000;
 const RETRY_MAX_MS = 600_000;
@@ -55,8 +52,8 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.stopping = true;
     this.wake();
-    // A hung SMTP server could hold the current send for up to SEND_TIMEOUT_MS, longer
-    // than SHUTDOWN_TIMEOUT allows: stop waiting after half of it. The message keeps its
+    // A hung SMTP server could hold the current send for up to SEND_TIMEOUT_MS
+    // (mail-timing.ts), longer than SHUTDOWN_TIMEOUT allows: stop waiting after half of it. The message keeps its
     // lease and is retried once the lease runs out; the mailer closes its transport next
     // and the process exits, which cuts the unfinished SMTP transaction.
     let timer: NodeJS.Timeout | undefined;

@@ -1,11 +1,11 @@
 import type { RateLimitedRoute } from '../config/app-config.js';
-import { acceptedEmail, acceptedUsername } from '../users/normalize.js';
+import { acceptedEmail, acceptedUsername } from '../common/identifiers.js';
 import type { LoginIdentifier } from './login-identifier.js';
 
 /**
  * The account a request body names, read before validation (guards run before pipes),
  * through the same normalizer and the same acceptance rule as the DTOs
- * (`users/normalize.ts`): the key is that of the value the service will act on, whatever
+ * (`common/identifiers.ts`): the key is that of the value the service will act on, whatever
  * padding, case, Unicode form or width the client sent. A value the DTO would refuse (not
  * a string, an invalid or over-long address) names no account; such a request never
  * reaches the service, it is answered 400 by the validation pipe. No length or other

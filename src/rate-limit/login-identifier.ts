@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { normalizeEmail, normalizeUsername } from '../users/normalize.js';
+import { normalizeEmail, normalizeUsername } from '../common/identifiers.js';
 
 /** What a request names an account by: an email or a username, normalized. */
 export interface LoginIdentifier {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../common/auth/principal.js';
 import type { RateLimitedRoute } from '../config/app-config.js';
 import { accountOf } from './account-of.js';
 import { identifierKey } from './login-identifier.js';

@@ -1,10 +1,8 @@
-import { applyDecorators, SetMetadata, UseGuards, type ExecutionContext } from '@nestjs/common';
+import { applyDecorators, SetMetadata, UseGuards } from '@nestjs/common';
 import type { RateLimitedRoute } from '../config/app-config.js';
+import { RATE_LIMIT_ROUTE } from './rate-limit-route.js';
 import { isAuthenticatedRoute } from './rate-limit-subject.js';
-// A cycle (the guard reads this metadata), harmless: neither uses the other at load time.
 import { AuthenticatedRateLimitGuard } from './rate-limit.guard.js';
-
-export const RATE_LIMIT_ROUTE = 'rateLimit:route';
 
 /**
  * Puts a route under the `RATE_LIMIT_<ROUTE>_IP` / `_ACCOUNT` limits (see the rate-limit
@@ -18,8 +16,3 @@ export const RateLimit = (route: RateLimitedRoute) =>
     SetMetadata(RATE_LIMIT_ROUTE, route),
     ...(isAuthenticatedRoute(route) ? [UseGuards(AuthenticatedRateLimitGuard)] : []),
   );
-
-export function rateLimitedRouteOf(context: ExecutionContext): RateLimitedRoute | undefined {
-  return Reflect.getMetadata(RATE_LIMIT_ROUTE, context.getHandler()) as
-    RateLimitedRoute | undefined;
-}

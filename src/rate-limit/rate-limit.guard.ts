@@ -10,7 +10,7 @@ import {
 } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
 import { AuditService } from '../audit/audit.service.js';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../common/auth/principal.js';
 import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { clientInfo } from '../common/http/client-info.js';
@@ -19,8 +19,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { accountOf } from './account-of.js';
 import { isAuthenticatedRoute } from './rate-limit-subject.js';
-// A cycle (the decorator names the route guard below), harmless: neither uses the other at load time.
-import { rateLimitedRouteOf } from './rate-limit.decorator.js';
+import { rateLimitedRouteOf } from './rate-limit-route.js';
 import { RefusalLog } from './refusal-log.js';
 import { parseRateLimitKey } from './throttler-options.js';
 

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig } from '../config/app-config.js';
 import { LoginBackoffRepository } from './login-backoff.repository.js';
@@ -21,8 +20,9 @@ import { throttlerOptions } from './throttler-options.js';
   providers: [
     LoginBackoffRepository,
     LoginBackoff,
-    { provide: APP_GUARD, useClass: RateLimitGuard },
+    // A global guard (app.module.ts); its dependencies resolve here.
+    RateLimitGuard,
   ],
-  exports: [LoginBackoff],
+  exports: [LoginBackoff, RateLimitGuard],
 })
 export class RateLimitModule {}

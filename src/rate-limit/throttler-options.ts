@@ -4,7 +4,7 @@ import type { ThrottlerModuleOptions, ThrottlerOptions } from '@nestjs/throttler
 import type { FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/app-config.js';
 import { accountKeyOf, countsFor } from './rate-limit-subject.js';
-import { rateLimitedRouteOf } from './rate-limit.decorator.js';
+import { rateLimitedRouteOf } from './rate-limit-route.js';
 
 type Scope = 'ip' | 'account';
 const SCOPES: readonly Scope[] = ['ip', 'account'];

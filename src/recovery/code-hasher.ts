@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
-import { SigningKeys } from '../auth/keys/signing-keys.js';
+import { SigningKeys } from '../keys/signing-keys.js';
 
 /**
  * Hashes one-time codes with HMAC-SHA256 under a server secret. A code has only 10^6

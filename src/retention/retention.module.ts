@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { MailModule } from '../mail/mail.module.js';
-import { EmailVerificationModule } from '../recovery/email-verification.module.js';
 import { RecoveryModule } from '../recovery/recovery.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { RetentionService } from './retention.service.js';
@@ -10,7 +9,7 @@ import { RetentionService } from './retention.service.js';
  * each table through the repository of the module that owns it.
  */
 @Module({
-  imports: [SessionsModule, RecoveryModule, EmailVerificationModule, MailModule],
+  imports: [SessionsModule, RecoveryModule, MailModule],
   providers: [RetentionService],
 })
 export class RetentionModule {}

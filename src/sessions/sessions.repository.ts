@@ -373,7 +373,7 @@ export class SessionsRepository {
     values: unknown[],
   ): Promise<{ rows: T[] }> {
     if (!this.txHost.isTransactionActive()) return this.sql.query<T>(text, values);
-    return { rows: (await this.db.query(text, values)) as T[] };
+    return { rows: await this.db.query<T[]>(text, values) };
   }
 
   private revoking() {

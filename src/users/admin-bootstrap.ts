@@ -6,7 +6,7 @@ import { AppConfig, ConfigError } from '../config/app-config.js';
 import { TransactionHost, type TypeOrmTx } from '../database/transactions.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { AdminProvisioning } from './admin-provisioning.js';
-import { normalizeEmail } from './normalize.js';
+import { normalizeEmail } from '../common/identifiers.js';
 import { PasswordPolicy } from './password-policy.js';
 import { PasswordService } from './password.service.js';
 import { UsersRepository } from './users.repository.js';

@@ -2,7 +2,8 @@ import { Controller, HttpCode, Post, Query, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Readable } from 'node:stream';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../common/auth/principal.js';
+import type { User } from './entities/user.entity.js';
 import { CurrentUser } from '../common/decorators/current-user.decorator.js';
 import { Roles } from '../common/decorators/roles.decorator.js';
 import { AppError } from '../common/errors/app-error.js';
@@ -16,7 +17,10 @@ import {
   type ImportRowResultDto,
 } from './dto/import-users.dto.js';
 import { ImportFormatError, runImport } from './user-import.js';
-import { UserImportRepository } from './user-import.repository.js';
+import { UserImportWriter, type ImportStores } from './user-import-writer.js';
+import { UsersRepository } from './users.repository.js';
+import { SessionsRepository } from '../sessions/sessions.repository.js';
+import { AuditService } from '../audit/audit.service.js';
 
 /** Largest NDJSON body streamed by `POST /api/users/import`; the CLI has no limit. */
 export const IMPORT_BODY_LIMIT = 16 * 1024 * 1024;
@@ -46,7 +50,16 @@ function limited(body: Readable, limit: number): Readable {
 @ApiBearerAuth()
 @Controller('api/users')
 export class UserImportController {
-  constructor(private readonly txHost: TransactionHost<TypeOrmTx>) {}
+  private readonly stores: ImportStores;
+
+  constructor(
+    private readonly txHost: TransactionHost<TypeOrmTx>,
+    users: UsersRepository,
+    sessions: SessionsRepository,
+    audit: AuditService,
+  ) {
+    this.stores = { users, sessions, audit };
+  }
 
   /**
    * Imports users with the password hashes they have (docs/migration.md), as
@@ -89,7 +102,7 @@ export class UserImportController {
     ErrorCode.FORBIDDEN,
   )
   async import(
-    @CurrentUser() caller: Principal,
+    @CurrentUser() caller: Principal<User>,
     @Query() query: ImportUsersQueryDto,
     // The body as parsed (a stream for NDJSON, the array for JSON), past the DTO pipe, which
     // takes only objects; each record is checked by `parseImportRecord`.
@@ -112,7 +125,7 @@ export class UserImportController {
       );
     }
     const results: ImportRowResultDto[] = [];
-    const writer = new UserImportRepository(this.txHost, {
+    const writer = new UserImportWriter(this.txHost, this.stores, {
       source: 'api',
       actorId: caller.user.id,
       ip: client.ip,

@@ -3,20 +3,25 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { isUUID } from 'class-validator';
-import { ROLES, type Role } from './entities/role.js';
+import { ROLES, type Role } from '../common/auth/role.js';
 import {
   FLASK_SECURITY_PREFIX,
   MAX_HASH_LENGTH,
   NO_PASSWORD,
   hashScheme,
 } from './legacy-hashes.js';
-import { emailProblem, normalizeEmail, normalizeUsername, usernameProblem } from './normalize.js';
+import {
+  emailProblem,
+  normalizeEmail,
+  normalizeUsername,
+  usernameProblem,
+} from '../common/identifiers.js';
 
 /**
  * Bringing users over from another backend (docs/migration.md): reading NDJSON, a JSON
  * array or CSV as a stream (never the whole file in memory), turning each record into a
  * checked `ImportRow`, and running the batches. The database writes are in
- * `user-import.repository.ts`; the command line (`src/cli/import-users.ts`) and
+ * `user-import-writer.ts` (through UsersRepository, SessionsRepository and AuditService); the command line (`src/cli/import-users.ts`) and
  * `POST /api/users/import` both drive `runImport`.
  */
 

@@ -1,4 +1,4 @@
-import type { Role } from './entities/role.js';
+import type { Role } from '../common/auth/role.js';
 
 export const USER_SORT_KEYS = ['createdAt', 'email', 'username', 'lastLoginAt'] as const;
 export type UserSortKey = (typeof USER_SORT_KEYS)[number];

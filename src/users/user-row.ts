@@ -1,5 +1,5 @@
 import type { User } from './entities/user.entity.js';
-import type { Role } from './entities/role.js';
+import type { Role } from '../common/auth/role.js';
 
 /**
  * Fragments of the hot-path statements over `users` (the guard's principal lookup, the

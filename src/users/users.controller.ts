@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../common/auth/principal.js';
+import type { User } from './entities/user.entity.js';
 import { CurrentUser } from '../common/decorators/current-user.decorator.js';
 import { Roles } from '../common/decorators/roles.decorator.js';
 import { ErrorCode } from '../common/errors/error-code.js';
@@ -27,7 +28,7 @@ export class UsersController {
   @Get('me')
   @ApiOperation({ operationId: 'getMyAccount', summary: 'My account' })
   @ApiProblems(ErrorCode.UNAUTHORIZED)
-  async getMe(@CurrentUser() caller: Principal): Promise<UserDto> {
+  async getMe(@CurrentUser() caller: Principal<User>): Promise<UserDto> {
     return UserDto.from(await this.users.get(caller.user.id));
   }
 
@@ -39,7 +40,7 @@ export class UsersController {
   @ApiOperation({ operationId: 'updateMyAccount', summary: 'Update my profile' })
   @ApiProblems(ErrorCode.VALIDATION_FAILED, ErrorCode.UNAUTHORIZED, ErrorCode.USERNAME_TAKEN)
   async updateMe(
-    @CurrentUser() caller: Principal,
+    @CurrentUser() caller: Principal<User>,
     @Body() dto: UpdateMeDto,
     @Client() client: ClientInfo,
   ): Promise<UserDto> {
@@ -72,7 +73,7 @@ export class UsersController {
     ErrorCode.SERVICE_UNAVAILABLE,
   )
   async deleteMe(
-    @CurrentUser() caller: Principal,
+    @CurrentUser() caller: Principal<User>,
     @Body() dto: DeleteMeDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
@@ -132,7 +133,7 @@ export class UsersController {
   )
   async create(
     @Body() dto: CreateUserDto,
-    @CurrentUser() caller: Principal,
+    @CurrentUser() caller: Principal<User>,
     @Client() client: ClientInfo,
   ): Promise<UserDto> {
     return UserDto.from(await this.users.create(dto, caller, client));
@@ -148,7 +149,7 @@ export class UsersController {
     ErrorCode.FORBIDDEN,
     ErrorCode.NOT_FOUND,
   )
-  async get(@CurrentUser() caller: Principal, @UuidParam('id') id: string): Promise<UserDto> {
+  async get(@CurrentUser() caller: Principal<User>, @UuidParam('id') id: string): Promise<UserDto> {
     return UserDto.from(await this.users.getAs(caller, id));
   }
 
@@ -185,7 +186,7 @@ export class UsersController {
   async update(
     @UuidParam('id') id: string,
     @Body() dto: UpdateUserDto,
-    @CurrentUser() caller: Principal,
+    @CurrentUser() caller: Principal<User>,
     @Client() client: ClientInfo,
   ): Promise<UserDto> {
     return UserDto.from(await this.users.update(id, dto, caller, client));
@@ -206,7 +207,7 @@ export class UsersController {
   )
   async delete(
     @UuidParam('id') id: string,
-    @CurrentUser() caller: Principal,
+    @CurrentUser() caller: Principal<User>,
     @Client() client: ClientInfo,
   ): Promise<void> {
     await this.users.delete(id, caller, client);

@@ -1,12 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import { TransactionHost } from '@nestjs-cls/transactional';
-import { QueryFailedError, type SelectQueryBuilder } from 'typeorm';
+import { Brackets, QueryFailedError, type SelectQueryBuilder } from 'typeorm';
 import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import type { TypeOrmTx } from '../database/transactions.js';
 import { User } from './entities/user.entity.js';
-import type { Role } from './entities/role.js';
-import { normalizeEmail, normalizeUsername } from './normalize.js';
+import type { Role } from '../common/auth/role.js';
+import { normalizeEmail, normalizeUsername } from '../common/identifiers.js';
+import {
+  insertValues,
+  ISO_MICROS,
+  timestamp,
+  updateValues,
+  type ExportedUser,
+} from './imported-user-values.js';
+import type { ImportRow } from './user-import.js';
 import { toUser, type UserRow } from './user-row.js';
 import {
   orderByClause,
@@ -238,6 +246,80 @@ export class UsersRepository {
       batch.firstNames,
       batch.lastNames,
     ]);
+  }
+
+  /**
+   * `import-users`: the existing users any of `rows` matches (by id, externalId, email or
+   * username), locked until the batch's transaction ends.
+   */
+  lockImportMatches(rows: ImportRow[]): Promise<User[]> {
+    const values = (pick: (row: ImportRow) => string | null | undefined) =>
+      rows.map(pick).filter((v): v is string => typeof v === 'string');
+    return this.users()
+      .where('lower(u.email) = ANY(CAST(:emails AS text[]))', { emails: values((r) => r.email) })
+      .orWhere(
+        new Brackets((q) => {
+          q.where('u.id = ANY(CAST(:ids AS uuid[]))', { ids: values((r) => r.id) })
+            .orWhere('u.externalId = ANY(CAST(:externalIds AS text[]))', {
+              externalIds: values((r) => r.externalId),
+            })
+            .orWhere('lower(u.username) = ANY(CAST(:usernames AS text[]))', {
+              usernames: values((r) => r.username),
+            });
+        }),
+      )
+      .setLock('pessimistic_write')
+      .getMany();
+  }
+
+  /** `import-users`: new users, in one statement, with the timestamps the rows carry. */
+  async insertImported(users: { id: string; row: ImportRow }[]): Promise<void> {
+    await this.db
+      .createQueryBuilder()
+      .insert()
+      .into(User)
+      .values(users.map(({ id, row }) => insertValues(id, row)))
+      .updateEntity(false)
+      .callListeners(false)
+      .execute();
+  }
+
+  /** `import-users --on-conflict update`: the fields the row carries, the others kept. */
+  async updateImported(id: string, row: ImportRow): Promise<void> {
+    await this.db
+      .createQueryBuilder()
+      .update(User)
+      .set({
+        ...updateValues(row),
+        updatedAt: row.updatedAt ? timestamp(row.updatedAt) : () => 'now()',
+      })
+      .where('id = :id', { id })
+      .callListeners(false)
+      .updateEntity(false)
+      .execute();
+  }
+
+  /** `export-users`: a page of users in id order after `afterId` (keyset, never OFFSET). */
+  exportPage(afterId: string | undefined, limit: number, withHashes: boolean) {
+    const query = this.db
+      .createQueryBuilder(User, 'u')
+      .select('u.id', 'id')
+      .addSelect('u.externalId', 'externalId')
+      .addSelect('u.email', 'email')
+      .addSelect('u.username', 'username')
+      .addSelect('u.firstName', 'firstName')
+      .addSelect('u.lastName', 'lastName')
+      .addSelect('u.role', 'role')
+      .addSelect('u.active', 'active')
+      .addSelect('u.emailVerified', 'emailVerified')
+      .addSelect(ISO_MICROS('u.created_at'), 'createdAt')
+      .addSelect(ISO_MICROS('u.updated_at'), 'updatedAt')
+      .addSelect(ISO_MICROS('u.last_login_at'), 'lastLoginAt')
+      .orderBy('u.id', 'ASC')
+      .limit(limit);
+    if (withHashes) query.addSelect('u.passwordHash', 'passwordHash');
+    if (afterId) query.where('u.id > :afterId', { afterId });
+    return query.getRawMany<ExportedUser>();
   }
 
   /** Updates the planner's statistics after a bulk change (ANALYZE users). */

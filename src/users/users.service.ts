@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../common/auth/principal.js';
 import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import type { ClientInfo } from '../common/http/client-info.js';
@@ -60,7 +60,7 @@ export class UsersService {
   }
 
   /** Admins read anyone; a user reads only themselves (403 before any lookup: no probing). */
-  getAs(caller: Principal, id: string): Promise<User> {
+  getAs(caller: Principal<User>, id: string): Promise<User> {
     if (caller.user.role !== 'ADMIN' && caller.user.id !== id) {
       throw new AppError(ErrorCode.FORBIDDEN);
     }
@@ -84,7 +84,7 @@ export class UsersService {
     return { items, total };
   }
 
-  async create(dto: CreateUserDto, caller: Principal, client: ClientInfo): Promise<User> {
+  async create(dto: CreateUserDto, caller: Principal<User>, client: ClientInfo): Promise<User> {
     this.policy.check(dto.password, { email: dto.email, username: dto.username });
     const passwordHash = await this.passwords.hash(dto.password);
     return this.insert(dto, passwordHash, caller, client);
@@ -94,7 +94,7 @@ export class UsersService {
   private async insert(
     dto: CreateUserDto,
     passwordHash: string,
-    caller: Principal,
+    caller: Principal<User>,
     client: ClientInfo,
   ): Promise<User> {
     const user = await this.users.insert({
@@ -117,7 +117,7 @@ export class UsersService {
     return user;
   }
 
-  updateMe(caller: Principal, dto: UpdateMeDto, client: ClientInfo): Promise<User> {
+  updateMe(caller: Principal<User>, dto: UpdateMeDto, client: ClientInfo): Promise<User> {
     return this.update(caller.user.id, dto, caller, client);
   }
 
@@ -130,7 +130,7 @@ export class UsersService {
   async update(
     id: string,
     dto: UpdateUserDto,
-    caller: Principal,
+    caller: Principal<User>,
     client: ClientInfo,
   ): Promise<User> {
     const passwordHash = dto.password === undefined ? undefined : await this.hashFor(id, dto);
@@ -142,7 +142,7 @@ export class UsersService {
     id: string,
     dto: UpdateUserDto,
     passwordHash: string | undefined,
-    caller: Principal,
+    caller: Principal<User>,
     client: ClientInfo,
   ): Promise<User> {
     const adminIds = touchesAdminStatus(dto) ? await this.users.lockActiveAdminIds() : [];
@@ -171,7 +171,7 @@ export class UsersService {
   }
 
   /** Deletes the caller's account after checking their password (under the login backoff). */
-  async deleteMe(caller: Principal, password: string, client: ClientInfo): Promise<void> {
+  async deleteMe(caller: Principal<User>, password: string, client: ClientInfo): Promise<void> {
     const valid = await this.backoff.checkCurrentPassword(caller.user, () =>
       this.passwords.verify(caller.user.passwordHash, password),
     );
@@ -188,7 +188,7 @@ export class UsersService {
    * The `user.deleted` event keeps the email: the account is gone afterwards.
    */
   @Transactional()
-  async delete(id: string, caller: Principal, client: ClientInfo): Promise<void> {
+  async delete(id: string, caller: Principal<User>, client: ClientInfo): Promise<void> {
     const adminIds = await this.users.lockActiveAdminIds();
     const user = await this.users.lockById(id);
     if (!user) throw new AppError(ErrorCode.NOT_FOUND, 'No such user.');

@@ -145,11 +145,20 @@ export const LEAK_PATTERNS: RegExp[] = [
   /QueryFailedError|TypeORMError|duplicate key value|violates (unique|foreign key)/i,
 ];
 
+/**
+ * The patterns that name what the API documents on purpose: the OpenAPI document describes
+ * the import's `passwordHash` field, with example hashes (docs/migration.md). It is built
+ * from decorators and holds no account's data; it is still scanned for the other patterns.
+ */
+const CONTRACT_WORDS: RegExp[] = [LEAK_PATTERNS[0], LEAK_PATTERNS[1]];
+const isOpenApiDocument = (path: string) => /^\/docs-(json|yaml)(\?|$)/.test(path);
+
 /** Every recorded response whose body matches a leak pattern, for one `expect(...).toEqual([])`. */
 export function findLeaks(api: Api): string[] {
   const leaks: string[] = [];
   for (const r of api.history) {
     for (const re of LEAK_PATTERNS) {
+      if (isOpenApiDocument(r.path) && CONTRACT_WORDS.includes(re)) continue;
       if (re.test(r.text)) leaks.push(`${r.method} ${r.path} ${r.status} matches ${re}: ${r.text}`);
     }
   }

@@ -6,7 +6,8 @@ import { AppError } from '../../common/errors/app-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
 import { IS_PUBLIC, OPTIONAL_AUTH } from '../../common/decorators/public.decorator.js';
 import { SessionsRepository } from '../../sessions/sessions.repository.js';
-import type { Principal } from '../principal.js';
+import type { Principal } from '../../common/auth/principal.js';
+import type { User } from '../../users/entities/user.entity.js';
 import {
   extractAccessToken,
   type AccessTokenSubject,
@@ -44,7 +45,7 @@ export class AccessTokenGuard extends AuthGuard('jwt') {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const subject = await this.verifiedSubject(context, request);
     const user = subject && (await this.sessions.findPrincipal(subject.sessionId, subject.userId));
-    const principal: Principal | undefined = user
+    const principal: Principal<User> | undefined = user
       ? { user, sessionId: subject.sessionId }
       : undefined;
     request.user = principal;

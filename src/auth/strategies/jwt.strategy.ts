@@ -4,7 +4,7 @@ import type { JwtHeader, JwtPayload } from 'jsonwebtoken';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { isUuid } from '../../common/http/request-id.js';
 import { AppConfig } from '../../config/app-config.js';
-import { SigningKeys } from '../keys/signing-keys.js';
+import { SigningKeys } from '../../keys/signing-keys.js';
 
 /** What a valid access token says about its caller; the session is checked afterwards. */
 export interface AccessTokenSubject {

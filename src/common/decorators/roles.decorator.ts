@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import type { Role } from '../../users/entities/role.js';
+import type { Role } from '../auth/role.js';
 
 export const ROLES = 'auth:roles';
 

@@ -1,8 +1,8 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import type { Principal } from '../../auth/principal.js';
-import type { Role } from '../../users/entities/role.js';
+import type { Principal } from '../auth/principal.js';
+import type { Role } from '../auth/role.js';
 import { ROLES } from '../decorators/roles.decorator.js';
 import { AppError } from '../errors/app-error.js';
 import { ErrorCode } from '../errors/error-code.js';

@@ -2,7 +2,7 @@ import { IsBoolean, IsIn } from 'class-validator';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { OptionalNotNull } from '../../common/http/optional.js';
 import { RegisterDto } from '../../auth/dto/register.dto.js';
-import { ROLES, type Role } from '../entities/role.js';
+import { ROLES, type Role } from '../../common/auth/role.js';
 
 /** An account created by an admin: the registration fields plus what only admins may set. */
 export class CreateUserDto extends RegisterDto {

@@ -2,7 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { IsString, ValidateBy, type ValidationOptions } from 'class-validator';
 import { emailTransform, usernameTransform } from '../../common/http/transforms.js';
-import { emailProblem, usernameProblem } from '../normalize.js';
+import { emailProblem, usernameProblem } from '../../common/identifiers.js';
 
 /**
  * An email field: normalized by `normalizeEmail`, then accepted only when `emailProblem`

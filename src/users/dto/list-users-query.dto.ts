@@ -3,7 +3,7 @@ import { Transform, type TransformFnParams } from 'class-transformer';
 import { IsBoolean, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { PageQueryDto } from '../../common/http/page-query.dto.js';
 import { trimmed } from '../../common/http/transforms.js';
-import { ROLES, type Role } from '../entities/role.js';
+import { ROLES, type Role } from '../../common/auth/role.js';
 import { SORT_ORDERS, USER_SORT_KEYS, type SortOrder, type UserSortKey } from '../user-list-sql.js';
 
 /** Query strings carry text: `true`/`false` become booleans, anything else fails validation. */

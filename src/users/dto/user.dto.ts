@@ -1,4 +1,4 @@
-import { ROLES, type Role } from '../entities/role.js';
+import { ROLES, type Role } from '../../common/auth/role.js';
 import { ApiProperty } from '@nestjs/swagger';
 import type { User } from '../entities/user.entity.js';
 

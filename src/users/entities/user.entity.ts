@@ -1,5 +1,5 @@
 import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
-import type { Role } from './role.js';
+import type { Role } from '../../common/auth/role.js';
 
 /** A person with an account. Emails and usernames are stored normalized (trimmed, lower case). */
 @Entity({ name: 'users' })

@@ -2,7 +2,7 @@ import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../common/decorators/public.decorator.js';
 import { JwksDto } from './dto/jwks.dto.js';
-import { SigningKeys } from './keys/signing-keys.js';
+import { SigningKeys } from './signing-keys.js';
 
 @ApiTags('keys')
 @Controller('.well-known')

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Brackets, QueryFailedError, type EntityManager } from 'typeorm';
+import { QueryFailedError } from 'typeorm';
 import type { TransactionHost, TypeOrmTx } from '../database/transactions.js';
-import { AuditRepository } from '../audit/audit.repository.js';
-import { Session } from '../sessions/entities/session.entity.js';
-import { User } from './entities/user.entity.js';
-import { NO_PASSWORD } from './legacy-hashes.js';
+import type { UsersRepository } from './users.repository.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { SessionsRepository } from '../sessions/sessions.repository.js';
+import type { User } from './entities/user.entity.js';
 import {
-  TIMESTAMP_TEXT,
   type BatchResult,
   type BatchRow,
   type ConflictMode,
@@ -55,20 +54,28 @@ class BatchRefused extends Error {
   }
 }
 
+/** The owners of the tables an import writes. */
+export interface ImportStores {
+  users: UsersRepository;
+  sessions: SessionsRepository;
+  audit: AuditService;
+}
+
 /**
- * Built by hand with the caller's context (the CLI and the import route), on the app's
- * TransactionHost: a batch is one `withTransaction`, its statements use `txHost.tx`.
+ * Built by hand with the caller's context (the CLI and the import route): a batch is one
+ * `withTransaction` on the app's TransactionHost, which the repositories join.
  */
-export class UserImportRepository implements ImportWriter {
+export class UserImportWriter implements ImportWriter {
   constructor(
     private readonly txHost: TransactionHost<TypeOrmTx>,
+    private readonly stores: ImportStores,
     private readonly context: ImportContext,
   ) {}
 
   async writeBatch(rows: BatchRow[], settings: WriteSettings): Promise<BatchResult> {
     try {
       const outcomes = await this.txHost.withTransaction(async () => {
-        const done = await this.write(this.txHost.tx, rows, settings);
+        const done = await this.write(rows, settings);
         if (settings.dryRun) throw new DryRunDone(done);
         return done;
       });
@@ -95,11 +102,11 @@ export class UserImportRepository implements ImportWriter {
   }
 
   private async write(
-    manager: EntityManager,
     rows: BatchRow[],
     settings: WriteSettings,
   ): Promise<{ line: number; outcome: RowOutcome; userId: string }[]> {
-    const existing = await this.lockMatches(manager, rows);
+    const { users, sessions, audit } = this.stores;
+    const existing = await users.lockImportMatches(rows.map(({ row }) => row));
     const plan = planBatch(rows, existing, settings.onConflict);
     const missing = plan.filter((p) => p.action === 'insert' && p.row.passwordHash === undefined);
     if (missing.length > 0 && !settings.options.allowNoPassword) {
@@ -121,53 +128,19 @@ export class UserImportRepository implements ImportWriter {
     );
     if (demotions.length > 0) {
       // Locked like UsersService does, so that a concurrent demotion cannot pass too.
-      await manager
-        .createQueryBuilder(User, 'u')
-        .select('u.id')
-        .where("u.role = 'ADMIN' AND u.active")
-        .setLock('pessimistic_write')
-        .getMany();
+      await users.lockActiveAdminIds();
     }
 
     const inserts = plan.filter((p) => p.action === 'insert');
     if (inserts.length > 0) {
-      await manager
-        .createQueryBuilder()
-        .insert()
-        .into(User)
-        .values(inserts.map((p) => insertValues(p.id, p.row)))
-        .updateEntity(false)
-        .callListeners(false)
-        .execute();
+      await users.insertImported(inserts.map((p) => ({ id: p.id, row: p.row })));
     }
     for (const p of updates) {
-      const changes = updateValues(p.row);
-      await manager
-        .createQueryBuilder()
-        .update(User)
-        .set({
-          ...changes,
-          updatedAt: p.row.updatedAt ? timestamp(p.row.updatedAt) : () => 'now()',
-        })
-        .where('id = :id', { id: p.existing.id })
-        .callListeners(false)
-        .updateEntity(false)
-        .execute();
-      if (revokesSessions(p.existing, p.row)) {
-        await manager
-          .createQueryBuilder()
-          .update(Session)
-          .set({ revokedAt: () => 'now()' })
-          .where('userId = :id AND revokedAt IS NULL', { id: p.existing.id })
-          .execute();
-      }
+      await users.updateImported(p.existing.id, p.row);
+      if (revokesSessions(p.existing, p.row)) await sessions.revokeAllOfUser(p.existing.id);
     }
     if (demotions.length > 0) {
-      const admins = await manager
-        .createQueryBuilder(User, 'u')
-        .where("u.role = 'ADMIN' AND u.active")
-        .getCount();
-      if (admins === 0) {
+      if (!(await users.hasActiveAdmin())) {
         throw new BatchRefused(
           demotions.map((p) => ({
             line: p.line,
@@ -178,19 +151,21 @@ export class UserImportRepository implements ImportWriter {
     }
 
     const counts = { inserted: inserts.length, updated: updates.length };
-    await new AuditRepository(this.txHost).insert({
+    await audit.record({
       type: 'user.imported',
       userId: null,
       actorId: this.context.actorId,
-      ip: this.context.ip,
-      userAgent: this.context.userAgent,
+      client: {
+        ip: this.context.ip,
+        userAgent: this.context.userAgent,
+        requestId: this.context.requestId ?? null,
+      },
       metadata: {
         source: this.context.source,
         ...counts,
         skipped: plan.length - counts.inserted - counts.updated,
         firstLine: rows[0]?.line,
         lastLine: rows.at(-1)?.line,
-        ...(this.context.requestId ? { requestId: this.context.requestId } : {}),
       },
     });
 
@@ -207,27 +182,6 @@ export class UserImportRepository implements ImportWriter {
       outcome: ({ insert: 'inserted', update: 'updated', skip: 'skipped' } as const)[p.action],
       userId: p.action === 'insert' ? p.id : p.existing.id,
     }));
-  }
-
-  /** The existing users any row of the batch matches, locked until the batch ends. */
-  private lockMatches(manager: EntityManager, rows: BatchRow[]): Promise<User[]> {
-    const values = (pick: (row: ImportRow) => string | null | undefined) =>
-      rows.map(({ row }) => pick(row)).filter((v): v is string => typeof v === 'string');
-    const ids = values((r) => r.id);
-    const externalIds = values((r) => r.externalId);
-    const usernames = values((r) => r.username);
-    return manager
-      .createQueryBuilder(User, 'u')
-      .where('lower(u.email) = ANY(CAST(:emails AS text[]))', { emails: values((r) => r.email) })
-      .orWhere(
-        new Brackets((q) => {
-          q.where('u.id = ANY(CAST(:ids AS uuid[]))', { ids })
-            .orWhere('u.externalId = ANY(CAST(:externalIds AS text[]))', { externalIds })
-            .orWhere('lower(u.username) = ANY(CAST(:usernames AS text[]))', { usernames });
-        }),
-      )
-      .setLock('pessimistic_write')
-      .getMany();
   }
 }
 
@@ -290,62 +244,6 @@ function planBatch(rows: BatchRow[], existing: User[], onConflict: ConflictMode)
   return plan;
 }
 
-function insertValues(id: string, row: ImportRow) {
-  return {
-    id,
-    externalId: row.externalId ?? null,
-    email: row.email,
-    username: row.username ?? null,
-    passwordHash: row.passwordHash ?? NO_PASSWORD,
-    firstName: row.firstName ?? null,
-    lastName: row.lastName ?? null,
-    role: row.role ?? 'USER',
-    active: row.active ?? true,
-    emailVerified: row.emailVerified ?? false,
-    // Left out, the columns' DEFAULT now() applies.
-    ...(row.createdAt ? { createdAt: timestamp(row.createdAt) } : {}),
-    ...((row.updatedAt ?? row.createdAt)
-      ? { updatedAt: timestamp(row.updatedAt ?? row.createdAt!) }
-      : {}),
-    lastLoginAt: row.lastLoginAt ? timestamp(row.lastLoginAt) : null,
-  };
-}
-
-/**
- * A checked timestamp (`TIMESTAMP_TEXT`: digits, `-`, `:`, `.`, `T`, `Z` only) as a
- * literal, so that PostgreSQL reads its microseconds (TypeORM would make it a Date first).
- */
-function timestamp(text: string): () => string {
-  if (!TIMESTAMP_TEXT.test(text)) throw new Error(`not a checked timestamp: ${text}`);
-  return () => `'${text}'::timestamptz`;
-}
-
-/** The fields the row carries (an update leaves the others as they are). */
-function updateValues(row: ImportRow): Partial<User> {
-  const changes: Partial<User> = { email: row.email };
-  const keys = [
-    'externalId',
-    'username',
-    'firstName',
-    'lastName',
-    'role',
-    'active',
-    'emailVerified',
-    'createdAt',
-    'lastLoginAt',
-    'passwordHash',
-  ] as const;
-  for (const key of keys) {
-    const value = row[key];
-    if (value === undefined) continue;
-    (changes as Record<string, unknown>)[key] =
-      (key === 'createdAt' || key === 'lastLoginAt') && typeof value === 'string'
-        ? timestamp(value)
-        : value;
-  }
-  return changes;
-}
-
 /** As an admin update: a new password, a deactivation or a role change ends the sessions. */
 function revokesSessions(before: User, row: ImportRow): boolean {
   return (
@@ -353,52 +251,4 @@ function revokesSessions(before: User, row: ImportRow): boolean {
     (row.active === false && before.active) ||
     (row.role !== undefined && row.role !== before.role)
   );
-}
-
-/** One exported user: the import's fields, timestamps with their microseconds. */
-export interface ExportedUser {
-  id: string;
-  externalId: string | null;
-  email: string;
-  username: string | null;
-  firstName: string | null;
-  lastName: string | null;
-  role: string;
-  active: boolean;
-  emailVerified: boolean;
-  createdAt: string;
-  updatedAt: string;
-  lastLoginAt: string | null;
-  passwordHash?: string;
-}
-
-/** UTC ISO 8601 with microseconds, as `TIMESTAMP_TEXT` reads it back. */
-const ISO_MICROS = (column: string) =>
-  `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
-
-/** `export-users`: every user in id order, a page at a time (keyset, never OFFSET). */
-export class UserExportRepository {
-  constructor(private readonly txHost: TransactionHost<TypeOrmTx>) {}
-
-  async page(afterId: string | undefined, limit: number, withHashes: boolean) {
-    const query = this.txHost.tx
-      .createQueryBuilder(User, 'u')
-      .select('u.id', 'id')
-      .addSelect('u.externalId', 'externalId')
-      .addSelect('u.email', 'email')
-      .addSelect('u.username', 'username')
-      .addSelect('u.firstName', 'firstName')
-      .addSelect('u.lastName', 'lastName')
-      .addSelect('u.role', 'role')
-      .addSelect('u.active', 'active')
-      .addSelect('u.emailVerified', 'emailVerified')
-      .addSelect(ISO_MICROS('u.created_at'), 'createdAt')
-      .addSelect(ISO_MICROS('u.updated_at'), 'updatedAt')
-      .addSelect(ISO_MICROS('u.last_login_at'), 'lastLoginAt')
-      .orderBy('u.id', 'ASC')
-      .limit(limit);
-    if (withHashes) query.addSelect('u.passwordHash', 'passwordHash');
-    if (afterId) query.where('u.id > :afterId', { afterId });
-    return query.getRawMany<ExportedUser>();
-  }
 }

@@ -8,7 +8,7 @@ import {
 } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../../config/app-config.js';
+import { ConfigError } from '../config/app-config.js';
 
 export interface PublicJwk extends JsonWebKey {
   kty: string;

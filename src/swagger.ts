@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import { REFRESH_COOKIE } from '../../auth/refresh-transport.js';
+import { REFRESH_COOKIE } from './auth/refresh-transport.js';
 
 /**
  * Descriptions of the operation tags, in the order Swagger UI shows them. A tag used by an
