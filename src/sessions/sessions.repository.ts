@@ -210,18 +210,19 @@ export class SessionsRepository {
    */
   async rotateCurrent(rotation: CurrentTokenRotation): Promise<RotatedSession | undefined> {
     const [type, , , ip, userAgent, metadata] = auditInsertParams(rotation.audit);
-    const { rows } = await this.hotPath<
-      UserRow & { session_id: string; session_expires_at: Date }
-    >(ROTATE_CURRENT, [
-      rotation.tokenHash,
-      rotation.successorSealed,
-      rotation.successorHash,
-      rotation.idleTtlMs,
-      type,
-      ip,
-      userAgent,
-      metadata,
-    ]);
+    const { rows } = await this.hotPath<UserRow & { session_id: string; session_expires_at: Date }>(
+      ROTATE_CURRENT,
+      [
+        rotation.tokenHash,
+        rotation.successorSealed,
+        rotation.successorHash,
+        rotation.idleTtlMs,
+        type,
+        ip,
+        userAgent,
+        metadata,
+      ],
+    );
     const row = rows[0];
     return (
       row && {

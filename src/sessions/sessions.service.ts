@@ -147,7 +147,12 @@ export class SessionsService {
         successorHash: hashRefreshToken(successor),
         successorSealed: sealSuccessor(successor, refreshToken),
         idleTtlMs: refreshTokenTtlMs,
-        audit: this.audit.prepare({ type: 'session.refreshed', userId: null, actorId: null, client }),
+        audit: this.audit.prepare({
+          type: 'session.refreshed',
+          userId: null,
+          actorId: null,
+          client,
+        }),
       });
       if (!rotated) return { kind: 'invalid' as const };
       return {

@@ -1,6 +1,6 @@
 import type { User } from './entities/user.entity.js';
 import { NO_PASSWORD } from './legacy-hashes.js';
-import { TIMESTAMP_TEXT, type ImportRow } from './user-import.js';
+import { IMPORT_FIELDS, TIMESTAMP_TEXT, type ImportField, type ImportRow } from './user-import.js';
 
 /** The users-table values of imported rows, for UsersRepository (docs/migration.md). */
 
@@ -37,18 +37,11 @@ export function timestamp(text: string): () => string {
 /** The fields the row carries (an update leaves the others as they are). */
 export function updateValues(row: ImportRow): Partial<User> {
   const changes: Partial<User> = { email: row.email };
-  const keys = [
-    'externalId',
-    'username',
-    'firstName',
-    'lastName',
-    'role',
-    'active',
-    'emailVerified',
-    'createdAt',
-    'lastLoginAt',
-    'passwordHash',
-  ] as const;
+  // Every import field but the key (`id`), `email` (set above) and `updatedAt` (the caller's).
+  const keys = IMPORT_FIELDS.filter(
+    (key): key is Exclude<ImportField, 'id' | 'email' | 'updatedAt'> =>
+      key !== 'id' && key !== 'email' && key !== 'updatedAt',
+  );
   for (const key of keys) {
     const value = row[key];
     if (value === undefined) continue;
