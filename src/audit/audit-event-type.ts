@@ -15,6 +15,12 @@ export const AUDIT_EVENT_TYPES = [
   'user.deleted',
   'user.imported',
   'rate_limit.exceeded',
+  'mfa.enrolled',
+  'mfa.removed',
+  'mfa.verified',
+  'mfa.failed',
+  'recovery_code.used',
+  'recovery_codes.regenerated',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -1,5 +1,13 @@
 import { Body, Controller, Delete, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCookieAuth,
+  ApiExtraModels,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentUser } from '../common/decorators/current-user.decorator.js';
 import { OptionalAuth, Public } from '../common/decorators/public.decorator.js';
@@ -13,6 +21,10 @@ import { UserDto } from '../users/dto/user.dto.js';
 import { AuthService } from './auth.service.js';
 import { ChangePasswordDto } from './dto/change-password.dto.js';
 import { LoginDto } from './dto/login.dto.js';
+import { MeDto } from './dto/me.dto.js';
+import { MfaService } from '../mfa/mfa.service.js';
+import { MfaRequiredDto, MfaVerifyDto } from './dto/mfa.dto.js';
+import { exactlyOneFactor } from '../mfa/dto/factor-proof.js';
 import { LogoutDto } from './dto/logout.dto.js';
 import { RefreshDto } from './dto/refresh.dto.js';
 import { RegisterDto } from './dto/register.dto.js';
@@ -22,6 +34,8 @@ import type { Principal } from '../common/auth/principal.js';
 import type { User } from '../users/entities/user.entity.js';
 import { REFRESH_COOKIE, RefreshTransport } from './refresh-transport.js';
 
+const refs = (model: new () => unknown) => ({ $ref: getSchemaPath(model) });
+
 @ApiTags('auth')
 @Controller('api/auth')
 export class AuthController {
@@ -29,6 +43,7 @@ export class AuthController {
     private readonly auth: AuthService,
     private readonly sessions: SessionsService,
     private readonly transport: RefreshTransport,
+    private readonly mfa: MfaService,
   ) {}
 
   /**
@@ -81,12 +96,53 @@ export class AuthController {
     ErrorCode.RATE_LIMITED,
     ErrorCode.SERVICE_UNAVAILABLE,
   )
+  @ApiExtraModels(TokenResponseDto, MfaRequiredDto)
+  @ApiOkResponse({
+    description:
+      'The tokens, or, for an account with a second factor, `mfa_required` and the `mfa_token` of the second step (`POST /api/auth/mfa/verify`).',
+    schema: { oneOf: [refs(TokenResponseDto), refs(MfaRequiredDto)] },
+  })
   async login(
     @Body() dto: LoginDto,
     @Client() client: ClientInfo,
     @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<TokenResponseDto | MfaRequiredDto> {
+    const result = await this.auth.login(dto, client);
+    if ('mfa_required' in result) return result;
+    return this.transport.deliver(reply, result);
+  }
+
+  /**
+   * The second step of a login for an account with a second factor: the `mfa_token` of
+   * the login answer and exactly one of `code` (the authenticator app's 6-digit code; a
+   * code works once, within 30 s either side of its step) or `recoveryCode` (single-use;
+   * its use is audited and emailed). Answers like login: the tokens, and in cookie
+   * transport the cookies. A wrong code is `400 INVALID_CODE`; the fifth ends the
+   * `mfa_token` (`400 TOO_MANY_ATTEMPTS`, then `401 INVALID_MFA_TOKEN`, as for an expired
+   * or used one). Wrong codes count in the account's login backoff like wrong passwords.
+   * Rate limited per IP (`RATE_LIMIT_MFA_VERIFY_IP`, 30 per 5 minutes) and per account
+   * (`RATE_LIMIT_MFA_VERIFY_ACCOUNT`, 10 per 5 minutes, across its `mfa_token`s).
+   */
+  @Public()
+  @RateLimit('mfaVerify')
+  @Post('mfa/verify')
+  @HttpCode(200)
+  @ApiOperation({ operationId: 'verifyMfa', summary: 'Complete a login with a second factor' })
+  @ApiProblems(
+    ErrorCode.VALIDATION_FAILED,
+    ErrorCode.INVALID_MFA_TOKEN,
+    ErrorCode.INVALID_CODE,
+    ErrorCode.TOO_MANY_ATTEMPTS,
+    ErrorCode.RATE_LIMITED,
+    ErrorCode.SERVICE_UNAVAILABLE,
+  )
+  async verifyMfa(
+    @Body() dto: MfaVerifyDto,
+    @Client() client: ClientInfo,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<TokenResponseDto> {
-    return this.transport.deliver(reply, await this.auth.login(dto, client));
+    const proof = exactlyOneFactor(dto);
+    return this.transport.deliver(reply, await this.auth.verifyMfa(dto.mfa_token, proof, client));
   }
 
   /**
@@ -154,13 +210,18 @@ export class AuthController {
     if (dto.scope !== 'others') this.transport.clear(reply);
   }
 
-  /** The caller's account. */
+  /** The caller's account, with the second factors they have (`mfa`). */
   @Get('me')
   @ApiBearerAuth()
   @ApiOperation({ operationId: 'getMe', summary: 'The current user' })
   @ApiProblems(ErrorCode.UNAUTHORIZED)
-  me(@CurrentUser() principal: Principal<User>): UserDto {
-    return UserDto.from(principal.user);
+  async me(@CurrentUser() principal: Principal<User>): Promise<MeDto> {
+    const { user } = principal;
+    // Without a factor there is nothing to read: /me stays one query (the guard's).
+    const mfa = user.mfaEnabled
+      ? await this.mfa.status(user.id)
+      : { methods: [], recoveryCodesRemaining: 0 };
+    return MeDto.withMfa(user, mfa);
   }
 
   /**

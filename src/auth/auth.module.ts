@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { KeysModule } from '../keys/keys.module.js';
+import { MfaModule } from '../mfa/mfa.module.js';
 import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { RecoveryModule } from '../recovery/recovery.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
@@ -21,6 +22,7 @@ import { TokenService } from './token.service.js';
     SessionsModule,
     RecoveryModule,
     KeysModule,
+    MfaModule,
     RateLimitModule,
   ],
   controllers: [AuthController],

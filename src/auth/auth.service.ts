@@ -25,7 +25,12 @@ import type { LoginDto } from './dto/login.dto.js';
 import type { LogoutScope } from './dto/logout.dto.js';
 import type { RegisterDto } from './dto/register.dto.js';
 import type { Principal } from '../common/auth/principal.js';
+import { MfaService, type FactorProof } from '../mfa/mfa.service.js';
+import type { MfaRequiredDto } from './dto/mfa.dto.js';
 import { TokenService, type IssuedTokens } from './token.service.js';
+
+/** The answer to a correct password when the user has a second factor. */
+export type MfaRequired = MfaRequiredDto;
 
 /** Register, log in, refresh, log out and change password. */
 @Injectable()
@@ -41,6 +46,7 @@ export class AuthService {
     private readonly backoff: LoginBackoff,
     private readonly audit: AuditService,
     private readonly metrics: MetricsService,
+    private readonly mfa: MfaService,
   ) {}
 
   async register(dto: RegisterDto, client: ClientInfo): Promise<User> {
@@ -79,7 +85,7 @@ export class AuthService {
    * the account's state is only revealed after a correct password. The attempt is counted
    * by the login backoff before the password is checked, and cleared by a correct one.
    */
-  async login(dto: LoginDto, client: ClientInfo): Promise<IssuedTokens> {
+  async login(dto: LoginDto, client: ClientInfo): Promise<IssuedTokens | MfaRequired> {
     const identifier = loginIdentifier(dto);
     const attempt = await this.backoff.begin(identifier);
     if (!attempt.allowed) {
@@ -118,6 +124,72 @@ export class AuthService {
       this.passwords.needsRehash(user.passwordHash) || dto.password !== hashedForm(dto.password)
         ? await this.passwords.hash(dto.password)
         : undefined;
+    if (user.mfaEnabled) return this.challenge(user, identifier, rehash);
+    return this.openSession(user, identifier, client, { amr: ['pwd'], rehash });
+  }
+
+  /**
+   * A correct password of a user with a second factor: no session yet, an `mfa_token`
+   * for `POST /api/auth/mfa/verify`. The backoff is not cleared (the second step clears
+   * it), so guesses at the code count with guesses at the password. A rehash is stored now:
+   * the second step no longer has the password.
+   */
+  private async challenge(
+    user: User,
+    identifier: LoginIdentifier,
+    rehash: string | undefined,
+  ): Promise<MfaRequired> {
+    if (rehash) await this.users.setPasswordHash(user.id, rehash);
+    const challenge = await this.mfa.createChallenge(
+      user,
+      identifier.kind,
+      rehash ?? user.passwordHash,
+    );
+    this.metrics.loginOutcome('mfa_required');
+    return {
+      mfa_required: true,
+      mfa_token: challenge.mfaToken,
+      expires_in: challenge.expiresInSeconds,
+      methods: challenge.methods,
+    };
+  }
+
+  /**
+   * The second step of a login: a TOTP code or a recovery code for the `mfa_token`. Counted
+   * by the login backoff of the account like a password; a correct code clears it.
+   */
+  async verifyMfa(mfaToken: string, proof: FactorProof, client: ClientInfo): Promise<IssuedTokens> {
+    const pending = await this.mfa.challengedUser(mfaToken);
+    if (!pending) throw new AppError(ErrorCode.INVALID_MFA_TOKEN);
+    const identifier = identifierOf(pending.user, pending.identifierKind);
+    const attempt = await this.backoff.begin(identifier);
+    if (!attempt.allowed) {
+      throw new AppError(ErrorCode.RATE_LIMITED, undefined, undefined, {
+        'retry-after': String(attempt.retryAfterSeconds),
+      });
+    }
+    const outcome = await this.mfa.answerChallenge(mfaToken, proof, client);
+    switch (outcome.kind) {
+      case 'invalid_token':
+        throw new AppError(ErrorCode.INVALID_MFA_TOKEN);
+      case 'wrong_code':
+        throw new AppError(outcome.dead ? ErrorCode.TOO_MANY_ATTEMPTS : ErrorCode.INVALID_CODE);
+      case 'verified':
+        return this.openSession(outcome.user, identifier, client, {
+          amr: ['pwd', 'otp', 'mfa'],
+          rehash: undefined,
+          mfaMethod: outcome.method,
+        });
+    }
+  }
+
+  /** The session of a complete login: one statement (SessionsRepository.recordLogin). */
+  private async openSession(
+    user: User,
+    identifier: LoginIdentifier,
+    client: ClientInfo,
+    how: { amr: string[]; rehash: string | undefined; mfaMethod?: string },
+  ): Promise<IssuedTokens> {
     const { sessionId, refreshToken, refreshTokenHash } = newSession();
     const { refreshTokenTtlMs, maxAgeMs } = this.config.session;
     // The session, its refresh token, lastLoginAt, the backoff and the event: one statement.
@@ -129,14 +201,19 @@ export class AuthService {
       maxAgeMs,
       client,
       verifiedHash: user.passwordHash,
-      rehash,
+      rehash: how.rehash,
       backoffKeys: this.backoff.keysToClear(identifier),
+      amr: how.amr,
       audit: this.audit.prepare({
         type: 'user.login',
         userId: user.id,
         actorId: user.id,
         client,
-        metadata: { sessionId, method: identifier.kind },
+        metadata: {
+          sessionId,
+          method: identifier.kind,
+          ...(how.mfaMethod ? { mfa: how.mfaMethod } : {}),
+        },
       }),
     });
     if (!recorded) {
@@ -146,7 +223,12 @@ export class AuthService {
     }
     this.metrics.loginOutcome('success');
     const { user: updated, expiresAt } = recorded;
-    return this.tokens.tokenResponse(updated, { sessionId, refreshToken, expiresAt });
+    return this.tokens.tokenResponse(updated, {
+      sessionId,
+      refreshToken,
+      expiresAt,
+      amr: how.amr,
+    });
   }
 
   /**
@@ -270,6 +352,13 @@ export class AuthService {
     if (!session) throw new AppError(ErrorCode.UNAUTHORIZED);
     return session;
   }
+}
+
+/** The identifier a pending second step's password step used, from the account's record. */
+function identifierOf(user: User, kind: 'email' | 'username'): LoginIdentifier {
+  return kind === 'username' && user.username
+    ? usernameIdentifier(user.username)
+    : emailIdentifier(user.email);
 }
 
 function loginIdentifier(dto: LoginDto): LoginIdentifier {

@@ -12,6 +12,10 @@ export interface AccessTokenClaims {
   sub: string;
   sid: string;
   role: string;
+  /** RFC 8176 authentication methods of the session: `pwd`, plus `otp` and `mfa`. */
+  amr: string[];
+  /** Authenticator assurance level (NIST 800-63B): 2 with a second factor, else 1. */
+  aal: 1 | 2;
 }
 
 /** What login and refresh hand to the controller, which delivers the refresh token (body or cookie). */
@@ -35,8 +39,14 @@ export class TokenService {
     this.expiresInSeconds = Math.max(1, Math.round(config.jwt.accessTokenTtlMs / 1000));
   }
 
-  signAccessToken(user: User, sessionId: string): string {
-    const claims: AccessTokenClaims = { sub: user.id, sid: sessionId, role: user.role };
+  signAccessToken(user: User, sessionId: string, amr: string[]): string {
+    const claims: AccessTokenClaims = {
+      sub: user.id,
+      sid: sessionId,
+      role: user.role,
+      amr,
+      aal: amr.includes('mfa') ? 2 : 1,
+    };
     return this.jwt.sign(claims, {
       privateKey: this.keys.privateKey,
       algorithm: 'ES256',
@@ -51,7 +61,7 @@ export class TokenService {
   tokenResponse(user: User, session: IssuedSession): IssuedTokens {
     return {
       response: {
-        access_token: this.signAccessToken(user, session.sessionId),
+        access_token: this.signAccessToken(user, session.sessionId, session.amr),
         token_type: 'Bearer',
         expires_in: this.expiresInSeconds,
         refresh_token: session.refreshToken,

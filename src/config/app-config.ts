@@ -18,6 +18,8 @@ export class AppConfig {
   readonly host!: string;
   readonly publicUrl!: string;
   readonly appUrl!: string;
+  /** Second factors: the issuer name authenticator apps show (MFA_ISSUER). */
+  readonly mfa!: { readonly issuer: string };
   readonly dataDir!: string;
   readonly database!: {
     /** Unset: the embedded PGlite database under `dataDir` is used. */
@@ -143,6 +145,8 @@ export const RATE_LIMITED_ROUTES = [
   'deleteAccount',
   'resetPassword',
   'adminPassword',
+  'mfaVerify',
+  'mfaManage',
 ] as const;
 export type RateLimitedRoute = (typeof RATE_LIMITED_ROUTES)[number];
 
@@ -201,6 +205,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     host: env.HOST,
     publicUrl,
     appUrl: trimSlash(env.APP_URL ?? publicUrl),
+    mfa: { issuer: env.MFA_ISSUER },
     dataDir: resolve(env.DATA_DIR),
     database: {
       url: env.DATABASE_URL,
@@ -257,6 +262,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
           ip: env.RATE_LIMIT_CHANGE_PASSWORD_IP,
           account: env.RATE_LIMIT_CHANGE_PASSWORD_ACCOUNT,
         },
+        mfaVerify: { ip: env.RATE_LIMIT_MFA_VERIFY_IP, account: env.RATE_LIMIT_MFA_VERIFY_ACCOUNT },
+        mfaManage: { ip: env.RATE_LIMIT_MFA_MANAGE_IP, account: env.RATE_LIMIT_MFA_MANAGE_ACCOUNT },
         deleteAccount: {
           ip: env.RATE_LIMIT_DELETE_ACCOUNT_IP,
           account: env.RATE_LIMIT_DELETE_ACCOUNT_ACCOUNT,

@@ -251,6 +251,16 @@ export const envSchema = z.object({
   RATE_LIMIT_RESET_PASSWORD_ACCOUNT: rateLimit('10/15m'),
   RATE_LIMIT_ADMIN_PASSWORD_IP: rateLimit('300/5m'),
   RATE_LIMIT_ADMIN_PASSWORD_ACCOUNT: rateLimit('100/5m'),
+  RATE_LIMIT_MFA_VERIFY_IP: rateLimit('30/5m'),
+  RATE_LIMIT_MFA_VERIFY_ACCOUNT: rateLimit('10/5m'),
+  RATE_LIMIT_MFA_MANAGE_IP: rateLimit('30/15m'),
+  RATE_LIMIT_MFA_MANAGE_ACCOUNT: rateLimit('10/15m'),
+  MFA_ISSUER: z
+    .string()
+    .default('authkit')
+    .refine((text) => /^[^:\p{Cc}]{1,64}$/u.test(text), {
+      message: 'must be 1-64 characters without a colon or control characters',
+    }),
   LOGIN_BACKOFF_ENABLED: boolean(true),
   LOGIN_BACKOFF_THRESHOLD: integer(5, 1, 1_000_000),
   LOGIN_BACKOFF_DELAY: duration('1m'),

@@ -18,6 +18,21 @@ export type MailMessage =
       template: 'password-changed';
       to: string;
       context: { appUrl: string };
+    }
+  | {
+      template: 'mfa-enabled';
+      to: string;
+      context: { appUrl: string };
+    }
+  | {
+      template: 'mfa-removed';
+      to: string;
+      context: { appUrl: string; byAdmin: boolean };
+    }
+  | {
+      template: 'recovery-code-used';
+      to: string;
+      context: { appUrl: string; remaining: number };
     };
 
 export type MailTemplate = MailMessage['template'];
@@ -26,6 +41,9 @@ export const MAIL_SUBJECTS: Record<MailTemplate, string> = {
   'verify-email': 'Confirm your email address',
   'reset-password': 'Reset your password',
   'password-changed': 'Your password was changed',
+  'mfa-enabled': 'Two-step sign-in was turned on',
+  'mfa-removed': 'Two-step sign-in was turned off',
+  'recovery-code-used': 'A recovery code was used',
 };
 
 export function isMailTemplate(name: string): name is MailTemplate {

@@ -3,7 +3,12 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter } from 'prom-client';
 
 export type LoginOutcome =
-  'success' | 'invalid_credentials' | 'account_disabled' | 'email_not_verified' | 'rate_limited';
+  | 'success'
+  | 'invalid_credentials'
+  | 'account_disabled'
+  | 'email_not_verified'
+  | 'rate_limited'
+  | 'mfa_required';
 
 /** Domain counters, injectable anywhere (MetricsModule is global). */
 @Injectable()

@@ -30,6 +30,8 @@ export function accountOf(route: RateLimitedRoute, body: unknown): LoginIdentifi
     case 'deleteAccount':
     case 'resetPassword':
     case 'adminPassword':
+    case 'mfaVerify': // keyed by its mfa_token, mfaManage by the caller
+    case 'mfaManage':
       return undefined;
   }
 }

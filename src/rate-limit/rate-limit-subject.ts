@@ -6,10 +6,13 @@ import { accountOf } from './account-of.js';
 import { identifierKey } from './login-identifier.js';
 
 /** Routes whose account is the authenticated caller (limited after authentication). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 const AUTHENTICATED_ROUTES: readonly RateLimitedRoute[] = [
   'changePassword',
   'deleteAccount',
   'adminPassword',
+  'mfaManage',
 ];
 
 export function isAuthenticatedRoute(route: RateLimitedRoute): boolean {
@@ -34,6 +37,8 @@ export function countsFor(route: RateLimitedRoute, request: LimitedRequest): boo
  * - routes keyed by the caller: `user:<id>` of the authenticated user;
  * - reset-password: `token:<sha256>` of the presented token (one link or reset token
  *   cannot be replayed in a burst, each request hashing a new password);
+ * - mfa/verify: `user:<id>` of the user the `mfa_token` names (its prefix), so a new login
+ *   does not buy new attempts;
  * - the others: the normalized email or username of the body (`accountOf`).
  */
 export function accountKeyOf(route: RateLimitedRoute, request: LimitedRequest): string | undefined {
@@ -41,8 +46,15 @@ export function accountKeyOf(route: RateLimitedRoute, request: LimitedRequest): 
     const principal = request.user as Principal | undefined;
     return principal ? `user:${principal.user.id}` : undefined;
   }
+  if (route === 'mfaVerify') {
+    // `<user id>.<secret>` (MfaService.createChallenge): the account is the user.
+    const token = (request.body as { mfa_token?: unknown } | null | undefined)?.mfa_token;
+    const userId = typeof token === 'string' ? token.split('.', 1)[0] : undefined;
+    return userId && UUID.test(userId) ? `user:${userId.toLowerCase()}` : undefined;
+  }
   if (route === 'resetPassword') {
-    const token = (request.body as { token?: unknown } | null | undefined)?.token;
+    const body = request.body as { token?: unknown } | null | undefined;
+    const token = body?.token;
     if (typeof token !== 'string' || token === '') return undefined;
     return `token:${createHash('sha256').update(token).digest('hex')}`;
   }

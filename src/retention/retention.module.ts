@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { MailModule } from '../mail/mail.module.js';
+import { MfaModule } from '../mfa/mfa.module.js';
 import { RecoveryModule } from '../recovery/recovery.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { RetentionService } from './retention.service.js';
@@ -9,7 +10,7 @@ import { RetentionService } from './retention.service.js';
  * each table through the repository of the module that owns it.
  */
 @Module({
-  imports: [SessionsModule, RecoveryModule, MailModule],
+  imports: [SessionsModule, RecoveryModule, MailModule, MfaModule],
   providers: [RetentionService],
 })
 export class RetentionModule {}

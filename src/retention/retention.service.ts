@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { AuditRepository } from '../audit/audit.repository.js';
+import { MfaChallengesRepository } from '../mfa/mfa-challenges.repository.js';
 import { MailOutboxRepository } from '../mail/mail-outbox.repository.js';
 import { EmailVerificationsRepository } from '../recovery/email-verifications.repository.js';
 import { PasswordResetsRepository } from '../recovery/password-resets.repository.js';
@@ -15,7 +16,12 @@ import { SessionsRepository } from '../sessions/sessions.repository.js';
 export const RETENTION_BATCH = 1_000;
 
 export type RetentionTable =
-  'audit_events' | 'sessions' | 'password_resets' | 'email_verifications' | 'mail_outbox';
+  | 'audit_events'
+  | 'sessions'
+  | 'password_resets'
+  | 'email_verifications'
+  | 'mail_outbox'
+  | 'mfa_challenges';
 
 /** Which retention applies to a table, and the deletion of one batch by its own repository. */
 interface RetentionRule {
@@ -48,6 +54,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
     resets: PasswordResetsRepository,
     verifications: EmailVerificationsRepository,
     outbox: MailOutboxRepository,
+    challenges: MfaChallengesRepository,
     private readonly config: AppConfig,
   ) {
     this.rules = {
@@ -69,6 +76,11 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
       mail_outbox: {
         retention: 'expired',
         deleteBatch: (ms, n) => outbox.deleteFinishedBatch(ms, n),
+      },
+      /** Second steps of logins expired EXPIRED_RETENTION ago (used ones are deleted when used). */
+      mfa_challenges: {
+        retention: 'expired',
+        deleteBatch: (ms, n) => challenges.deleteExpiredBatch(ms, n),
       },
     };
   }

@@ -40,6 +40,8 @@ export interface LockedRefreshToken {
   /** The session is live (LIVE_SESSION) and its user active. */
   sessionLive: boolean;
   sessionExpiresAt: Date;
+  /** How the session was authenticated (RFC 8176). */
+  sessionAmr: string[];
 }
 
 export interface CurrentTokenRotation {
@@ -55,6 +57,7 @@ export interface CurrentTokenRotation {
 export interface RotatedSession {
   sessionId: string;
   sessionExpiresAt: Date;
+  sessionAmr: string[];
   user: User;
 }
 
@@ -72,6 +75,8 @@ export interface SuccessfulLogin {
   rehash: string | undefined;
   /** Login backoff counters to clear (none when the backoff is off). */
   backoffKeys: Buffer[];
+  /** How the user authenticated (RFC 8176 `amr`): `['pwd']`, or with a second factor. */
+  amr: string[];
   audit: NewAuditEvent;
 }
 
@@ -123,11 +128,12 @@ const ROTATE_CURRENT = `
     UPDATE sessions s SET last_used_at = now(), expires_at = ${pushedExpiry('$4')}
       FROM rotated r
      WHERE s.id = r.session_id
-    RETURNING s.id, s.user_id, s.expires_at
+    RETURNING s.id, s.user_id, s.expires_at, s.amr
   ), audited AS (
     ${auditInsertSql(`$5, user_id, user_id, $6, $7, $8::jsonb || jsonb_build_object('sessionId', id) FROM touched`)}
   )
-  SELECT s.id AS session_id, s.expires_at AS session_expires_at, ${USER_COLUMNS('u')}
+  SELECT s.id AS session_id, s.expires_at AS session_expires_at, s.amr AS session_amr,
+         ${USER_COLUMNS('u')}
     FROM touched s JOIN users u ON u.id = s.user_id`;
 
 /**
@@ -141,9 +147,9 @@ const ROTATE_CURRENT = `
  */
 const RECORD_LOGIN = `
   WITH new_session AS (
-    INSERT INTO sessions (id, user_id, expires_at, absolute_expires_at, user_agent, ip)
+    INSERT INTO sessions (id, user_id, expires_at, absolute_expires_at, user_agent, ip, amr)
     SELECT $1::uuid, u.id, now() + $3 * interval '1 millisecond',
-           now() + $4 * interval '1 millisecond', $5::text, $6::text
+           now() + $4 * interval '1 millisecond', $5::text, $6::text, $17::text[]
       FROM users u
      WHERE u.id = $2 AND u.password_hash = $16 AND u.active
     RETURNING id, user_id, expires_at
@@ -198,6 +204,7 @@ export class SessionsRepository {
       login.backoffKeys,
       ...auditInsertParams(login.audit),
       login.verifiedHash,
+      login.amr,
     ]);
     if (!rows[0]) return undefined;
     return { user: toUser(rows[0]), expiresAt: rows[0].session_expires_at };
@@ -210,24 +217,24 @@ export class SessionsRepository {
    */
   async rotateCurrent(rotation: CurrentTokenRotation): Promise<RotatedSession | undefined> {
     const [type, , , ip, userAgent, metadata] = auditInsertParams(rotation.audit);
-    const { rows } = await this.hotPath<UserRow & { session_id: string; session_expires_at: Date }>(
-      ROTATE_CURRENT,
-      [
-        rotation.tokenHash,
-        rotation.successorSealed,
-        rotation.successorHash,
-        rotation.idleTtlMs,
-        type,
-        ip,
-        userAgent,
-        metadata,
-      ],
-    );
+    const { rows } = await this.hotPath<
+      UserRow & { session_id: string; session_expires_at: Date; session_amr: string[] }
+    >(ROTATE_CURRENT, [
+      rotation.tokenHash,
+      rotation.successorSealed,
+      rotation.successorHash,
+      rotation.idleTtlMs,
+      type,
+      ip,
+      userAgent,
+      metadata,
+    ]);
     const row = rows[0];
     return (
       row && {
         sessionId: row.session_id,
         sessionExpiresAt: row.session_expires_at,
+        sessionAmr: row.session_amr,
         user: toUser(row),
       }
     );
@@ -250,13 +257,14 @@ export class SessionsRepository {
       in_grace: boolean;
       session_live: boolean;
       session_expires_at: Date;
+      session_amr: string[];
     })[] = await this.db.query(
       `SELECT t.session_id, t.successor_sealed, ${USER_COLUMNS('u')},
               t.rotated_at IS NULL AS is_current,
               t.rotated_at IS NOT NULL
                 AND clock_timestamp() - t.rotated_at <= $2 * interval '1 millisecond' AS in_grace,
               ${LIVE_SESSION} AND u.active AS session_live,
-              s.expires_at AS session_expires_at
+              s.expires_at AS session_expires_at, s.amr AS session_amr
          FROM refresh_tokens t
          JOIN sessions s ON s.id = t.session_id
          JOIN users u ON u.id = s.user_id
@@ -274,6 +282,7 @@ export class SessionsRepository {
         inGrace: row.in_grace,
         sessionLive: row.session_live,
         sessionExpiresAt: row.session_expires_at,
+        sessionAmr: row.session_amr,
       }
     );
   }

@@ -24,6 +24,8 @@ export interface IssuedSession {
   refreshToken: string;
   /** When the session ends unless refreshed before (the refresh cookie's lifetime). */
   expiresAt: Date;
+  /** How the session was authenticated (RFC 8176 `amr`), for the access token. */
+  amr: string[];
 }
 
 export interface RotatedSession extends IssuedSession {
@@ -89,6 +91,7 @@ export class SessionsService {
         user: rotated.user,
         refreshToken: successor,
         expiresAt: rotated.sessionExpiresAt,
+        amr: rotated.sessionAmr,
       };
     }
     return this.rotateInTransaction(refreshToken, tokenHash, client);
@@ -129,6 +132,7 @@ export class SessionsService {
       sessionId: token.sessionId,
       user: token.user,
       expiresAt: token.sessionExpiresAt,
+      amr: token.sessionAmr,
     };
     const event = (type: 'session.refreshed' | 'session.reuse_detected', grace?: boolean) =>
       this.audit.record({

@@ -9,6 +9,7 @@ export interface UserFilter {
   search?: string;
   role?: Role;
   active?: boolean;
+  mfaEnabled?: boolean;
 }
 
 export interface UserListQuery extends UserFilter {
@@ -69,6 +70,10 @@ export function whereClause(filter: UserFilter): SqlFragment {
   if (filter.active !== undefined) {
     params.active = filter.active;
     conditions.push(`active = :active`);
+  }
+  if (filter.mfaEnabled !== undefined) {
+    params.mfaEnabled = filter.mfaEnabled;
+    conditions.push(`mfa_enabled = :mfaEnabled`);
   }
   return { sql: conditions.join(' AND ') || 'true', params };
 }

@@ -23,6 +23,7 @@ export const USER_COLUMNS = (alias: string) =>
     'updated_at',
     'last_login_at',
     'external_id',
+    'mfa_enabled',
   ]
     .map((column) => `${alias}.${column}`)
     .join(', ');
@@ -41,6 +42,7 @@ export interface UserRow {
   updated_at: Date;
   last_login_at: Date | null;
   external_id: string | null;
+  mfa_enabled: boolean;
 }
 
 export function toUser(row: UserRow): User {
@@ -58,6 +60,7 @@ export function toUser(row: UserRow): User {
     updatedAt: row.updated_at,
     lastLoginAt: row.last_login_at,
     externalId: row.external_id,
+    mfaEnabled: row.mfa_enabled,
   };
 }
 

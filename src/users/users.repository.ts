@@ -135,6 +135,16 @@ export class UsersRepository {
     await this.update(id, { passwordHash });
   }
 
+  /** Whether the user has a confirmed second factor (kept by MfaModule with its tables). */
+  async setMfaEnabled(id: string, enabled: boolean): Promise<void> {
+    await this.db
+      .createQueryBuilder()
+      .update(User)
+      .set({ mfaEnabled: enabled, updatedAt: () => 'now()' })
+      .where('id = :id', { id })
+      .execute();
+  }
+
   /**
    * A password reset: the new password, and the email marked verified (the reset proved
    * that the user reads this mailbox). Answers the address, for the "password changed" email.

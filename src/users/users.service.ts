@@ -70,7 +70,12 @@ export class UsersService {
   async list(query: ListUsersQueryDto): Promise<UserPage> {
     const order =
       query.order ?? (query.sort === 'createdAt' || query.sort === 'lastLoginAt' ? 'desc' : 'asc');
-    const filter: UserFilter = { search: query.search, role: query.role, active: query.active };
+    const filter: UserFilter = {
+      search: query.search,
+      role: query.role,
+      active: query.active,
+      mfaEnabled: query.mfaEnabled,
+    };
     const [items, total] = await Promise.all([
       this.users.list({
         ...filter,

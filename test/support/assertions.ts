@@ -12,6 +12,7 @@ export const USER_FIELDS = [
   'id',
   'lastLoginAt',
   'lastName',
+  'mfaEnabled',
   'role',
   'updatedAt',
   'username',
@@ -28,6 +29,7 @@ export function expectUser(user: any): void {
   expect(['USER', 'ADMIN']).toContain(user.role);
   expect(user.active).toBeTypeOf('boolean');
   expect(user.emailVerified).toBeTypeOf('boolean');
+  expect(user.mfaEnabled).toBeTypeOf('boolean');
   expect(user.createdAt).toMatch(ISO_UTC_RE);
   expect(user.updatedAt).toMatch(ISO_UTC_RE);
   if (user.lastLoginAt !== null) expect(user.lastLoginAt).toMatch(ISO_UTC_RE);

@@ -25,6 +25,7 @@ const user = (overrides: Partial<User> = {}): User => ({
   updatedAt: new Date(0),
   lastLoginAt: null,
   externalId: null,
+  mfaEnabled: false,
   ...overrides,
 });
 

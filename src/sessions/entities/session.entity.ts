@@ -39,4 +39,12 @@ export class Session {
 
   @Column({ type: 'text', nullable: true })
   ip: string | null;
+
+  /** How the session was authenticated (RFC 8176 values: `pwd`, `otp`, `mfa`). */
+  @Column({ type: 'text', array: true, default: () => "'{pwd}'" })
+  amr: string[];
+
+  /** When the user last proved who they are in this session (login or reauthentication). */
+  @Column({ name: 'authenticated_at', type: 'timestamptz', default: () => 'now()' })
+  authenticatedAt: Date;
 }

@@ -37,6 +37,13 @@ export class ListUsersQueryDto extends PageQueryDto {
   @IsBoolean({ message: 'active must be true or false' })
   active?: boolean;
 
+  /** `true` or `false`: users with or without a second factor. */
+  @ApiPropertyOptional({ type: Boolean, example: true })
+  @IsOptional()
+  @Transform(booleanText)
+  @IsBoolean({ message: 'mfaEnabled must be true or false' })
+  mfaEnabled?: boolean;
+
   /**
    * Sort key. `username` and `lastLoginAt` may be null: nulls come first ascending and
    * last descending (a user who never logged in counts as the oldest login).

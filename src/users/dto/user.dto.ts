@@ -52,6 +52,9 @@ export class UserDto {
   @ApiProperty({ type: String, nullable: true, example: '507f1f77bcf86cd799439011' })
   externalId: string | null;
 
+  /** Whether the user has a second factor (two-step sign-in). @example false */
+  mfaEnabled: boolean;
+
   static from(user: User): UserDto {
     const dto = new UserDto();
     dto.id = user.id;
@@ -66,6 +69,7 @@ export class UserDto {
     dto.updatedAt = user.updatedAt.toISOString();
     dto.lastLoginAt = user.lastLoginAt?.toISOString() ?? null;
     dto.externalId = user.externalId;
+    dto.mfaEnabled = user.mfaEnabled;
     return dto;
   }
 }

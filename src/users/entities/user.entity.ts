@@ -57,4 +57,8 @@ export class User {
   /** The id the user had in the backend they were imported from, unless it was a UUID. */
   @Column({ name: 'external_id', type: 'text', nullable: true })
   externalId: string | null;
+
+  /** Whether the user has a confirmed second factor (kept by MfaModule). */
+  @Column({ name: 'mfa_enabled', type: 'boolean', default: false })
+  mfaEnabled: boolean;
 }

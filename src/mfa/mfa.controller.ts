@@ -1,0 +1,164 @@
+import { Body, Controller, Delete, HttpCode, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Principal } from '../common/auth/principal.js';
+import { CurrentUser } from '../common/decorators/current-user.decorator.js';
+import { Roles } from '../common/decorators/roles.decorator.js';
+import { ErrorCode } from '../common/errors/error-code.js';
+import { ApiProblems } from '../common/http/api-problems.decorator.js';
+import { ApiUuidParam, UuidParam } from '../common/http/api-uuid-param.decorator.js';
+import { Client, type ClientInfo } from '../common/http/client-info.js';
+import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
+import type { User } from '../users/entities/user.entity.js';
+import { exactlyOneFactor } from './dto/factor-proof.js';
+import {
+  ConfirmTotpDto,
+  FactorProofDto,
+  RecoveryCodesDto,
+  StartTotpDto,
+  TotpEnrolmentDto,
+} from './dto/mfa.dto.js';
+import { MfaService } from './mfa.service.js';
+
+/**
+ * The caller's second factors. Each route that checks a password or a code is rate
+ * limited per IP (`RATE_LIMIT_MFA_MANAGE_IP`, 30 per 15 minutes) and per user
+ * (`RATE_LIMIT_MFA_MANAGE_ACCOUNT`, 10 per 15 minutes).
+ */
+@ApiTags('mfa')
+@ApiBearerAuth()
+@Controller('api/auth/mfa')
+export class MfaController {
+  constructor(private readonly mfa: MfaService) {}
+
+  /**
+   * Starts TOTP enrolment: a new secret, its `otpauth://` URL and QR code, for an
+   * authenticator app. Nothing changes at login until `POST /api/auth/mfa/totp/confirm`
+   * proves the app works; calling this again replaces a pending secret.
+   */
+  @RateLimit('mfaManage')
+  @Post('totp')
+  @HttpCode(200)
+  @ApiOperation({ operationId: 'startTotp', summary: 'Start TOTP enrolment' })
+  @ApiProblems(
+    ErrorCode.VALIDATION_FAILED,
+    ErrorCode.UNAUTHORIZED,
+    ErrorCode.INVALID_CURRENT_PASSWORD,
+    ErrorCode.MFA_ALREADY_ENABLED,
+    ErrorCode.RATE_LIMITED,
+  )
+  startTotp(
+    @CurrentUser() caller: Principal<User>,
+    @Body() dto: StartTotpDto,
+  ): Promise<TotpEnrolmentDto> {
+    return this.mfa.startTotp(caller.user, dto.password);
+  }
+
+  /**
+   * Turns two-step sign-in on with a current code of the pending authenticator, and
+   * answers ten recovery codes (shown only now). The user is emailed.
+   */
+  @RateLimit('mfaManage')
+  @Post('totp/confirm')
+  @HttpCode(200)
+  @ApiOperation({ operationId: 'confirmTotp', summary: 'Confirm TOTP enrolment' })
+  @ApiProblems(
+    ErrorCode.VALIDATION_FAILED,
+    ErrorCode.UNAUTHORIZED,
+    ErrorCode.INVALID_CODE,
+    ErrorCode.MFA_NOT_PENDING,
+    ErrorCode.RATE_LIMITED,
+  )
+  async confirmTotp(
+    @CurrentUser() caller: Principal<User>,
+    @Body() dto: ConfirmTotpDto,
+    @Client() client: ClientInfo,
+  ): Promise<RecoveryCodesDto> {
+    return { recoveryCodes: await this.mfa.confirmTotp(caller.user, dto.code, client) };
+  }
+
+  /**
+   * Turns two-step sign-in off: the password and a current code (or a recovery code).
+   * The authenticator and the recovery codes are deleted; the user is emailed.
+   */
+  @RateLimit('mfaManage')
+  @Delete('totp')
+  @HttpCode(204)
+  @ApiOperation({ operationId: 'removeTotp', summary: 'Turn two-step sign-in off' })
+  @ApiProblems(
+    ErrorCode.VALIDATION_FAILED,
+    ErrorCode.UNAUTHORIZED,
+    ErrorCode.INVALID_CURRENT_PASSWORD,
+    ErrorCode.INVALID_CODE,
+    ErrorCode.MFA_NOT_ENABLED,
+    ErrorCode.RATE_LIMITED,
+  )
+  async removeTotp(
+    @CurrentUser() caller: Principal<User>,
+    @Body() dto: FactorProofDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    await this.mfa.removeTotp(caller.user, dto.password, exactlyOneFactor(dto), client);
+  }
+
+  /**
+   * Ten new recovery codes (the previous ones stop working): the password and a current
+   * code (or a recovery code).
+   */
+  @RateLimit('mfaManage')
+  @Post('recovery-codes')
+  @HttpCode(200)
+  @ApiOperation({ operationId: 'regenerateRecoveryCodes', summary: 'New recovery codes' })
+  @ApiProblems(
+    ErrorCode.VALIDATION_FAILED,
+    ErrorCode.UNAUTHORIZED,
+    ErrorCode.INVALID_CURRENT_PASSWORD,
+    ErrorCode.INVALID_CODE,
+    ErrorCode.MFA_NOT_ENABLED,
+    ErrorCode.RATE_LIMITED,
+  )
+  async regenerateRecoveryCodes(
+    @CurrentUser() caller: Principal<User>,
+    @Body() dto: FactorProofDto,
+    @Client() client: ClientInfo,
+  ): Promise<RecoveryCodesDto> {
+    const recoveryCodes = await this.mfa.regenerateRecoveryCodes(
+      caller.user,
+      dto.password,
+      exactlyOneFactor(dto),
+      client,
+    );
+    return { recoveryCodes };
+  }
+}
+
+@ApiTags('users')
+@ApiBearerAuth()
+@Controller('api/users')
+export class MfaAdminController {
+  constructor(private readonly mfa: MfaService) {}
+
+  /**
+   * Removes the second factors of a locked-out user (role `ADMIN`): the authenticator and
+   * the recovery codes are deleted, every session of the user ends, the user is emailed
+   * and `mfa.removed` is audited with the admin as actor.
+   */
+  @Roles('ADMIN')
+  @Delete(':id/mfa')
+  @HttpCode(204)
+  @ApiOperation({ operationId: 'resetUserMfa', summary: "Remove a user's second factors" })
+  @ApiUuidParam('id', 'The user id.')
+  @ApiProblems(
+    ErrorCode.VALIDATION_FAILED,
+    ErrorCode.UNAUTHORIZED,
+    ErrorCode.FORBIDDEN,
+    ErrorCode.NOT_FOUND,
+    ErrorCode.MFA_NOT_ENABLED,
+  )
+  async resetUserMfa(
+    @CurrentUser() caller: Principal<User>,
+    @UuidParam('id') id: string,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    await this.mfa.adminReset(id, caller.user.id, client);
+  }
+}

@@ -1,0 +1,344 @@
+import { Injectable } from '@nestjs/common';
+import QRCode from 'qrcode';
+import { AuditService } from '../audit/audit.service.js';
+import { AppError } from '../common/errors/app-error.js';
+import { ErrorCode } from '../common/errors/error-code.js';
+import type { ClientInfo } from '../common/http/client-info.js';
+import { AppConfig } from '../config/app-config.js';
+import { Transactional } from '../database/transactions.js';
+import { MailOutbox } from '../mail/mail-outbox.service.js';
+import { hashToken, newToken } from '../recovery/secrets.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import type { User } from '../users/entities/user.entity.js';
+import { PasswordService } from '../users/password.service.js';
+import { UsersRepository } from '../users/users.repository.js';
+import { MfaChallengesRepository } from './mfa-challenges.repository.js';
+import { MfaCrypto, passwordFingerprint } from './mfa-crypto.js';
+import { RecoveryCodesRepository } from './recovery-codes.repository.js';
+import { canonicalRecoveryCode, newRecoveryCodes } from './recovery-codes.js';
+import { TotpFactorsRepository } from './totp-factors.repository.js';
+import { base32Secret, matchTotp, newTotpSecret, otpauthUrl } from './totp.js';
+
+/** The methods a second step accepts, as the login answer lists them. */
+export type MfaMethod = 'totp' | 'recovery_code';
+/** A second factor as presented: a TOTP code or a recovery code. */
+export interface FactorProof {
+  code?: string | undefined;
+  recoveryCode?: string | undefined;
+}
+
+/** How long an `mfa_token` lives (issue 16: 5 minutes). */
+export const MFA_TOKEN_TTL_MS = 5 * 60_000;
+/** Wrong codes an `mfa_token` survives; the next one ends it. */
+export const MFA_MAX_ATTEMPTS = 5;
+
+export interface MfaStatus {
+  methods: 'totp'[];
+  recoveryCodesRemaining: number;
+}
+
+export interface TotpEnrolment {
+  secret: string;
+  otpauthUrl: string;
+  qrSvg: string;
+}
+
+export type ChallengeOutcome =
+  | { kind: 'verified'; user: User; method: MfaMethod; identifierKind: 'email' | 'username' }
+  | { kind: 'invalid_token' }
+  | { kind: 'wrong_code'; dead: boolean };
+
+/**
+ * Second factors (docs/security.md, "Second factors"): TOTP enrolment and removal,
+ * recovery codes, the pending second step of a login (`mfa_token`), and the admin reset.
+ */
+@Injectable()
+export class MfaService {
+  constructor(
+    private readonly totp: TotpFactorsRepository,
+    private readonly codes: RecoveryCodesRepository,
+    private readonly challenges: MfaChallengesRepository,
+    private readonly crypto: MfaCrypto,
+    private readonly users: UsersRepository,
+    private readonly passwords: PasswordService,
+    private readonly sessions: SessionsService,
+    private readonly outbox: MailOutbox,
+    private readonly audit: AuditService,
+    private readonly config: AppConfig,
+  ) {}
+
+  async status(userId: string): Promise<MfaStatus> {
+    const factor = await this.totp.find(userId);
+    if (!factor?.confirmed) return { methods: [], recoveryCodesRemaining: 0 };
+    return { methods: ['totp'], recoveryCodesRemaining: await this.codes.remaining(userId) };
+  }
+
+  /** A new TOTP secret, pending until `confirmTotp`; replaces a pending one. */
+  async startTotp(user: User, password: string): Promise<TotpEnrolment> {
+    await this.checkPassword(user, password);
+    const secret = newTotpSecret();
+    if (!(await this.totp.savePending(user.id, this.crypto.sealSecret(user.id, secret)))) {
+      throw new AppError(ErrorCode.MFA_ALREADY_ENABLED);
+    }
+    const url = otpauthUrl(secret, user.email, this.config.mfa.issuer);
+    return {
+      secret: base32Secret(secret),
+      otpauthUrl: url,
+      qrSvg: await QRCode.toString(url, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }),
+    };
+  }
+
+  /** Activates the pending TOTP factor with a code from it; answers the recovery codes. */
+  @Transactional()
+  async confirmTotp(user: User, code: string, client: ClientInfo): Promise<string[]> {
+    const factor = await this.totp.find(user.id);
+    if (!factor || factor.confirmed) throw new AppError(ErrorCode.MFA_NOT_PENDING);
+    const secret = this.crypto.openSecret(user.id, factor.secretSealed);
+    const step = secret && matchTotp(secret, code);
+    if (step === undefined || !(await this.totp.confirm(user.id, step))) {
+      throw new AppError(ErrorCode.INVALID_CODE);
+    }
+    const recoveryCodes = await this.replaceRecoveryCodes(user.id);
+    await this.users.setMfaEnabled(user.id, true);
+    await this.audit.record({
+      type: 'mfa.enrolled',
+      userId: user.id,
+      actorId: user.id,
+      client,
+      metadata: { method: 'totp' },
+    });
+    await this.outbox.enqueue({
+      template: 'mfa-enabled',
+      to: user.email,
+      context: { appUrl: this.config.appUrl },
+    });
+    return recoveryCodes;
+  }
+
+  /** Removes TOTP and the recovery codes: the password and a current second factor. */
+  async removeTotp(user: User, password: string, proof: FactorProof, client: ClientInfo) {
+    await this.checkPassword(user, password);
+    await this.removeWithProof(user, proof, client);
+  }
+
+  @Transactional()
+  private async removeWithProof(user: User, proof: FactorProof, client: ClientInfo) {
+    await this.requireFactor(user, proof, client);
+    await this.removeAll(user, user.id, client);
+  }
+
+  /** Ten new recovery codes (the old ones stop working): the password and a second factor. */
+  async regenerateRecoveryCodes(
+    user: User,
+    password: string,
+    proof: FactorProof,
+    client: ClientInfo,
+  ): Promise<string[]> {
+    await this.checkPassword(user, password);
+    return this.regenerateWithProof(user, proof, client);
+  }
+
+  @Transactional()
+  private async regenerateWithProof(
+    user: User,
+    proof: FactorProof,
+    client: ClientInfo,
+  ): Promise<string[]> {
+    await this.requireFactor(user, proof, client);
+    const recoveryCodes = await this.replaceRecoveryCodes(user.id);
+    await this.audit.record({
+      type: 'recovery_codes.regenerated',
+      userId: user.id,
+      actorId: user.id,
+      client,
+    });
+    return recoveryCodes;
+  }
+
+  /**
+   * An admin removes a locked-out user's factors: every session of the user ends (a
+   * stolen session must not outlive the reset), the user is emailed.
+   */
+  @Transactional()
+  async adminReset(userId: string, adminId: string, client: ClientInfo): Promise<void> {
+    const user = await this.users.findById(userId);
+    if (!user) throw new AppError(ErrorCode.NOT_FOUND);
+    if (!user.mfaEnabled) throw new AppError(ErrorCode.MFA_NOT_ENABLED);
+    await this.removeAll(user, adminId, client);
+    await this.sessions.revokeAllOfUser(user.id);
+  }
+
+  /**
+   * After a correct password of a user with a factor: the `mfa_token` of the second step,
+   * bound to the password hash that was verified.
+   */
+  async createChallenge(
+    user: User,
+    identifierKind: 'email' | 'username',
+    verifiedHash: string,
+  ): Promise<{ mfaToken: string; expiresInSeconds: number; methods: MfaMethod[] }> {
+    // `<user id>.<256 random bits>`: the rate limiter keys the per-account limit by the id
+    // before anything is read; only the whole token, by its hash, opens the challenge.
+    const mfaToken = `${user.id}.${newToken()}`;
+    await this.challenges.insert({
+      tokenHash: hashToken(mfaToken),
+      userId: user.id,
+      passwordFingerprint: passwordFingerprint(verifiedHash),
+      identifierKind,
+      attempts: 0,
+      ttlMs: MFA_TOKEN_TTL_MS,
+    });
+    return {
+      mfaToken,
+      expiresInSeconds: MFA_TOKEN_TTL_MS / 1000,
+      methods: ['totp', 'recovery_code'],
+    };
+  }
+
+  /** Who a live `mfa_token` is for (before its backoff is consulted), without using it. */
+  async challengedUser(
+    mfaToken: string,
+  ): Promise<{ user: User; identifierKind: 'email' | 'username' } | undefined> {
+    const challenge = await this.challenges.findLive(hashToken(mfaToken));
+    const user = challenge && (await this.users.findById(challenge.userId));
+    return user && challenge ? { user, identifierKind: challenge.identifierKind } : undefined;
+  }
+
+  /**
+   * The second step: the challenge locked, the factor checked, the challenge used up (or
+   * its wrong code counted: the 5th ends it). Answers instead of throwing, so that a
+   * counted attempt commits.
+   */
+  @Transactional()
+  async answerChallenge(
+    mfaToken: string,
+    proof: FactorProof,
+    client: ClientInfo,
+  ): Promise<ChallengeOutcome> {
+    const tokenHash = hashToken(mfaToken);
+    const challenge = await this.challenges.lockLive(tokenHash);
+    if (!challenge) return { kind: 'invalid_token' };
+    const user = await this.users.findById(challenge.userId);
+    if (
+      !user?.active ||
+      !user.mfaEnabled ||
+      !passwordFingerprint(user.passwordHash).equals(challenge.passwordFingerprint)
+    ) {
+      await this.challenges.delete(tokenHash);
+      return { kind: 'invalid_token' };
+    }
+    const method = await this.checkFactor(user, proof, client);
+    if (!method) {
+      const attempts = await this.challenges.countFailure(tokenHash);
+      const dead = attempts >= MFA_MAX_ATTEMPTS;
+      if (dead) await this.challenges.delete(tokenHash);
+      return { kind: 'wrong_code', dead };
+    }
+    await this.challenges.delete(tokenHash);
+    await this.audit.record({
+      type: 'mfa.verified',
+      userId: user.id,
+      actorId: user.id,
+      client,
+      metadata: { method },
+    });
+    return { kind: 'verified', user, method, identifierKind: challenge.identifierKind };
+  }
+
+  /**
+   * The method of a correct second factor, recording its use (a TOTP step, a recovery
+   * code: each works once), or undefined after writing `mfa.failed`.
+   */
+  private async checkFactor(
+    user: User,
+    proof: FactorProof,
+    client: ClientInfo,
+  ): Promise<MfaMethod | undefined> {
+    const method = await this.useFactor(user, proof);
+    if (!method) {
+      await this.audit.record({
+        type: 'mfa.failed',
+        userId: user.id,
+        actorId: null,
+        client,
+        metadata: { method: proof.recoveryCode !== undefined ? 'recovery_code' : 'totp' },
+      });
+      return undefined;
+    }
+    if (method === 'recovery_code') {
+      const remaining = await this.codes.remaining(user.id);
+      await this.audit.record({
+        type: 'recovery_code.used',
+        userId: user.id,
+        actorId: user.id,
+        client,
+        metadata: { remaining },
+      });
+      await this.outbox.enqueue({
+        template: 'recovery-code-used',
+        to: user.email,
+        context: { appUrl: this.config.appUrl, remaining },
+      });
+    }
+    return method;
+  }
+
+  private async useFactor(user: User, proof: FactorProof): Promise<MfaMethod | undefined> {
+    if (proof.recoveryCode !== undefined) {
+      const code = canonicalRecoveryCode(proof.recoveryCode);
+      // Looked up by its keyed hash: nothing is compared character by character.
+      const used =
+        code !== undefined &&
+        (await this.codes.use(user.id, this.crypto.recoveryCodeHash(user.id, code)));
+      return used ? 'recovery_code' : undefined;
+    }
+    if (proof.code === undefined) return undefined;
+    const factor = await this.totp.find(user.id);
+    const secret = factor?.confirmed && this.crypto.openSecret(user.id, factor.secretSealed);
+    const step = secret ? matchTotp(secret, proof.code) : undefined;
+    return step !== undefined && (await this.totp.useStep(user.id, step)) ? 'totp' : undefined;
+  }
+
+  private async requireFactor(user: User, proof: FactorProof, client: ClientInfo) {
+    const factor = await this.totp.find(user.id);
+    if (!factor?.confirmed) throw new AppError(ErrorCode.MFA_NOT_ENABLED);
+    if (!(await this.checkFactor(user, proof, client))) throw new AppError(ErrorCode.INVALID_CODE);
+  }
+
+  private async removeAll(user: User, actorId: string, client: ClientInfo) {
+    await this.totp.delete(user.id);
+    await this.codes.deleteAll(user.id);
+    await this.challenges.deleteAllOfUser(user.id);
+    await this.users.setMfaEnabled(user.id, false);
+    const byAdmin = actorId !== user.id;
+    await this.audit.record({
+      type: 'mfa.removed',
+      userId: user.id,
+      actorId,
+      client,
+      metadata: { method: 'totp', ...(byAdmin ? { byAdmin } : {}) },
+    });
+    await this.outbox.enqueue({
+      template: 'mfa-removed',
+      to: user.email,
+      context: { appUrl: this.config.appUrl, byAdmin },
+    });
+  }
+
+  private async replaceRecoveryCodes(userId: string): Promise<string[]> {
+    const recoveryCodes = newRecoveryCodes();
+    await this.codes.replace(
+      userId,
+      recoveryCodes.map((code) =>
+        this.crypto.recoveryCodeHash(userId, canonicalRecoveryCode(code)!),
+      ),
+    );
+    return recoveryCodes;
+  }
+
+  private async checkPassword(user: User, password: string): Promise<void> {
+    if (!(await this.passwords.verify(user.passwordHash, password))) {
+      throw new AppError(ErrorCode.INVALID_CURRENT_PASSWORD);
+    }
+  }
+}
