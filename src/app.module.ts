@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { AccessTokenGuard } from './auth/guards/access-token.guard.js';
+import { RecentAuthGuard } from './auth/guards/recent-auth.guard.js';
 import { ProblemFilter } from './common/errors/problem.filter.js';
 import { RolesGuard } from './common/guards/roles.guard.js';
 import type { AppConfig } from './config/app-config.js';
@@ -46,11 +47,13 @@ export class AppModule {
         { provide: APP_FILTER, useClass: ProblemFilter },
         // The global guards, in the order they run: the per-IP and per-account limits of
         // anonymous routes (before any work, so a flood is refused cheaply), then the access
-        // token (sets the principal; `@Public()` routes pass), then `@Roles()`. Limits on
+        // token (sets the principal; `@Public()` routes pass), then `@Roles()`, then
+        // `@RequiresRecentAuth()` (step-up). Limits on
         // routes whose account is the caller run after these, as route guards (RateLimit).
         { provide: APP_GUARD, useExisting: RateLimitGuard },
         { provide: APP_GUARD, useExisting: AccessTokenGuard },
         { provide: APP_GUARD, useClass: RolesGuard },
+        { provide: APP_GUARD, useClass: RecentAuthGuard },
       ],
     };
   }

@@ -39,6 +39,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         'Access tokens are ES256 JWTs (`typ: at+jwt`); their public keys are at `/.well-known/jwks.json`.',
         '`401` always means "no valid access token": refresh or log in again.',
         "Every response carries an `X-Request-Id` header (the caller's when it is a UUID).",
+        'When `MFA_POLICY` requires a second factor of the caller, every authenticated operation but `GET /api/auth/me`, logout and TOTP enrolment answers `403 MFA_ENROLMENT_REQUIRED` until one is confirmed.',
         'Any operation may answer `431 HEADERS_TOO_LARGE` (headers and request line over 16 KiB), `400 VALIDATION_FAILED` to a request that is not valid HTTP/1.1 or to a body nested deeper than 32 levels, and `408 REQUEST_TIMEOUT` to a client too slow to send its headers.',
         '',
         'Refresh tokens travel in JSON bodies by default. With `REFRESH_TOKEN_TRANSPORT=cookie` they travel only in the HttpOnly `refresh_token` cookie (`Path=/api/auth`, `SameSite=Strict`), and refresh and logout by cookie must echo the readable `XSRF-TOKEN` cookie in an `X-XSRF-TOKEN` header (`403 FORBIDDEN` otherwise).',

@@ -15,6 +15,8 @@ const PUBLIC = new Set([
   'POST /api/recovery/forgot-password',
   'POST /api/recovery/verify-otp',
   'POST /api/recovery/reset-password',
+  // The second step of a login: it takes the mfa_token of the password step, no access token.
+  'POST /api/auth/mfa/verify',
 ]);
 
 /** Takes an access token or a refresh token: 401 without either, but not bearer-only. */

@@ -6,6 +6,7 @@ export const AUDIT_EVENT_TYPES = [
   'user.logout',
   'session.refreshed',
   'session.reuse_detected',
+  'session.reauthenticated',
   'password.changed',
   'password.reset_requested',
   'password.reset',

@@ -10,7 +10,12 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentUser } from '../common/decorators/current-user.decorator.js';
-import { OptionalAuth, Public } from '../common/decorators/public.decorator.js';
+import {
+  AllowedBeforeEnrolment,
+  OptionalAuth,
+  Public,
+} from '../common/decorators/public.decorator.js';
+import { RequiresRecentAuth } from '../common/decorators/recent-auth.decorator.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { ApiProblems } from '../common/http/api-problems.decorator.js';
 import { ApiUuidParam, UuidParam } from '../common/http/api-uuid-param.decorator.js';
@@ -23,7 +28,7 @@ import { ChangePasswordDto } from './dto/change-password.dto.js';
 import { LoginDto } from './dto/login.dto.js';
 import { MeDto } from './dto/me.dto.js';
 import { MfaService } from '../mfa/mfa.service.js';
-import { MfaRequiredDto, MfaVerifyDto } from './dto/mfa.dto.js';
+import { MfaRequiredDto, MfaVerifyDto, ReauthenticateDto } from './dto/mfa.dto.js';
 import { exactlyOneFactor } from '../mfa/dto/factor-proof.js';
 import { LogoutDto } from './dto/logout.dto.js';
 import { RefreshDto } from './dto/refresh.dto.js';
@@ -191,6 +196,7 @@ export class AuthController {
    * this session goes on.
    */
   @OptionalAuth()
+  @AllowedBeforeEnrolment()
   @Post('logout')
   @HttpCode(204)
   @ApiBearerAuth()
@@ -211,6 +217,7 @@ export class AuthController {
   }
 
   /** The caller's account, with the second factors they have (`mfa`). */
+  @AllowedBeforeEnrolment()
   @Get('me')
   @ApiBearerAuth()
   @ApiOperation({ operationId: 'getMe', summary: 'The current user' })
@@ -225,6 +232,35 @@ export class AuthController {
   }
 
   /**
+   * Step-up: proves again who the caller is, with exactly one of `password`, `code` (the
+   * authenticator app's) or `recoveryCode`, so that this session may for `REAUTH_MAX_AGE`
+   * (10 minutes) make the writes that answer `403 REAUTH_REQUIRED` otherwise: changing
+   * the password or the email, deleting the account, removing a second factor, new
+   * recovery codes, and every admin write. Other sessions are not renewed. Counted by the
+   * account's login backoff; rate limited per IP (`RATE_LIMIT_REAUTHENTICATE_IP`, 30 per
+   * 15 minutes) and per user (`RATE_LIMIT_REAUTHENTICATE_ACCOUNT`, 10 per 15 minutes).
+   */
+  @RateLimit('reauthenticate')
+  @Post('reauthenticate')
+  @HttpCode(204)
+  @ApiBearerAuth()
+  @ApiOperation({ operationId: 'reauthenticate', summary: 'Confirm who you are again (step-up)' })
+  @ApiProblems(
+    ErrorCode.VALIDATION_FAILED,
+    ErrorCode.UNAUTHORIZED,
+    ErrorCode.INVALID_CURRENT_PASSWORD,
+    ErrorCode.INVALID_CODE,
+    ErrorCode.RATE_LIMITED,
+  )
+  async reauthenticate(
+    @CurrentUser() principal: Principal<User>,
+    @Body() dto: ReauthenticateDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    await this.auth.reauthenticate(principal, dto, client);
+  }
+
+  /**
    * Changes the password after checking the current one; every other session is revoked.
    * The check of `currentPassword` is under the login backoff of the account's email: a
    * wrong one counts as a failed login by that email, and after `LOGIN_BACKOFF_THRESHOLD`
@@ -235,6 +271,7 @@ export class AuthController {
    * (`RATE_LIMIT_CHANGE_PASSWORD_ACCOUNT`, 10 per 15 minutes).
    */
   @RateLimit('changePassword')
+  @RequiresRecentAuth()
   @Post('change-password')
   @HttpCode(204)
   @ApiBearerAuth()
@@ -252,6 +289,7 @@ export class AuthController {
     ErrorCode.UNAUTHORIZED,
     ErrorCode.RATE_LIMITED,
     ErrorCode.SERVICE_UNAVAILABLE,
+    ErrorCode.REAUTH_REQUIRED,
   )
   async changePassword(
     @Body() dto: ChangePasswordDto,

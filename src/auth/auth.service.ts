@@ -26,7 +26,7 @@ import type { LogoutScope } from './dto/logout.dto.js';
 import type { RegisterDto } from './dto/register.dto.js';
 import type { Principal } from '../common/auth/principal.js';
 import { MfaService, type FactorProof } from '../mfa/mfa.service.js';
-import type { MfaRequiredDto } from './dto/mfa.dto.js';
+import type { MfaRequiredDto, ReauthenticateDto } from './dto/mfa.dto.js';
 import { TokenService, type IssuedTokens } from './token.service.js';
 
 /** The answer to a correct password when the user has a second factor. */
@@ -130,15 +130,17 @@ export class AuthService {
 
   /**
    * A correct password of a user with a second factor: no session yet, an `mfa_token`
-   * for `POST /api/auth/mfa/verify`. The backoff is not cleared (the second step clears
-   * it), so guesses at the code count with guesses at the password. A rehash is stored now:
-   * the second step no longer has the password.
+   * for `POST /api/auth/mfa/verify`. The correct password clears the backoff as for any
+   * login; the second step's codes then count in it (five wrong ones lock the account's
+   * logins like five wrong passwords). A rehash is stored now: the second step no longer
+   * has the password.
    */
   private async challenge(
     user: User,
     identifier: LoginIdentifier,
     rehash: string | undefined,
   ): Promise<MfaRequired> {
+    await this.backoff.succeeded(identifier);
     if (rehash) await this.users.setPasswordHash(user.id, rehash);
     const challenge = await this.mfa.createChallenge(
       user,
@@ -181,6 +183,76 @@ export class AuthService {
           mfaMethod: outcome.method,
         });
     }
+  }
+
+  /**
+   * Step-up: the password or a second factor again, so that this session may make the
+   * writes `@RequiresRecentAuth()` guards for `REAUTH_MAX_AGE`. Counted by the account's
+   * login backoff like a login.
+   */
+  async reauthenticate(
+    principal: Principal<User>,
+    dto: ReauthenticateDto,
+    client: ClientInfo,
+  ): Promise<void> {
+    const given = (['password', 'code', 'recoveryCode'] as const).filter(
+      (field) => dto[field] !== undefined && dto[field] !== '',
+    );
+    if (given.length !== 1) {
+      throw new AppError(
+        ErrorCode.VALIDATION_FAILED,
+        'Send exactly one of password, code or recoveryCode.',
+        [
+          {
+            field: given[1] ?? 'password',
+            message: 'send exactly one of password, code or recoveryCode',
+          },
+        ],
+      );
+    }
+    const { user } = principal;
+    const identifier = emailIdentifier(user.email);
+    const attempt = await this.backoff.begin(identifier);
+    if (!attempt.allowed) {
+      throw new AppError(ErrorCode.RATE_LIMITED, undefined, undefined, {
+        'retry-after': String(attempt.retryAfterSeconds),
+      });
+    }
+    let method: string | undefined;
+    if (dto.password !== undefined && given[0] === 'password') {
+      if (!(await this.passwords.verify(user.passwordHash, dto.password))) {
+        throw new AppError(ErrorCode.INVALID_CURRENT_PASSWORD);
+      }
+      method = 'password';
+    } else {
+      method = await this.mfa.verifyFactor(
+        user,
+        given[0] === 'code' ? { code: dto.code } : { recoveryCode: dto.recoveryCode },
+        client,
+      );
+      if (!method) throw new AppError(ErrorCode.INVALID_CODE);
+    }
+    await this.backoff.succeeded(identifier);
+    await this.renewAuthentication(principal.sessionId, user, method, client);
+  }
+
+  @Transactional()
+  private async renewAuthentication(
+    sessionId: string,
+    user: User,
+    method: string,
+    client: ClientInfo,
+  ): Promise<void> {
+    if (!(await this.sessions.markAuthenticated(sessionId))) {
+      throw new AppError(ErrorCode.UNAUTHORIZED);
+    }
+    await this.audit.record({
+      type: 'session.reauthenticated',
+      userId: user.id,
+      actorId: user.id,
+      client,
+      metadata: { sessionId, method },
+    });
   }
 
   /** The session of a complete login: one statement (SessionsRepository.recordLogin). */

@@ -19,7 +19,13 @@ export class AppConfig {
   readonly publicUrl!: string;
   readonly appUrl!: string;
   /** Second factors: the issuer name authenticator apps show (MFA_ISSUER). */
-  readonly mfa!: { readonly issuer: string };
+  readonly mfa!: {
+    readonly issuer: string;
+    /** Who must have a second factor (MFA_POLICY). */
+    readonly policy: 'optional' | 'required-for-admins' | 'required';
+    /** How recent a session's authentication must be for sensitive writes (REAUTH_MAX_AGE). */
+    readonly reauthMaxAgeMs: number;
+  };
   readonly dataDir!: string;
   readonly database!: {
     /** Unset: the embedded PGlite database under `dataDir` is used. */
@@ -147,6 +153,7 @@ export const RATE_LIMITED_ROUTES = [
   'adminPassword',
   'mfaVerify',
   'mfaManage',
+  'reauthenticate',
 ] as const;
 export type RateLimitedRoute = (typeof RATE_LIMITED_ROUTES)[number];
 
@@ -205,7 +212,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     host: env.HOST,
     publicUrl,
     appUrl: trimSlash(env.APP_URL ?? publicUrl),
-    mfa: { issuer: env.MFA_ISSUER },
+    mfa: { issuer: env.MFA_ISSUER, policy: env.MFA_POLICY, reauthMaxAgeMs: env.REAUTH_MAX_AGE },
     dataDir: resolve(env.DATA_DIR),
     database: {
       url: env.DATABASE_URL,
@@ -264,6 +271,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
         },
         mfaVerify: { ip: env.RATE_LIMIT_MFA_VERIFY_IP, account: env.RATE_LIMIT_MFA_VERIFY_ACCOUNT },
         mfaManage: { ip: env.RATE_LIMIT_MFA_MANAGE_IP, account: env.RATE_LIMIT_MFA_MANAGE_ACCOUNT },
+        reauthenticate: {
+          ip: env.RATE_LIMIT_REAUTHENTICATE_IP,
+          account: env.RATE_LIMIT_REAUTHENTICATE_ACCOUNT,
+        },
         deleteAccount: {
           ip: env.RATE_LIMIT_DELETE_ACCOUNT_IP,
           account: env.RATE_LIMIT_DELETE_ACCOUNT_ACCOUNT,

@@ -255,6 +255,10 @@ export const envSchema = z.object({
   RATE_LIMIT_MFA_VERIFY_ACCOUNT: rateLimit('10/5m'),
   RATE_LIMIT_MFA_MANAGE_IP: rateLimit('30/15m'),
   RATE_LIMIT_MFA_MANAGE_ACCOUNT: rateLimit('10/15m'),
+  RATE_LIMIT_REAUTHENTICATE_IP: rateLimit('30/15m'),
+  RATE_LIMIT_REAUTHENTICATE_ACCOUNT: rateLimit('10/15m'),
+  MFA_POLICY: oneOf(['optional', 'required-for-admins', 'required'], 'optional'),
+  REAUTH_MAX_AGE: duration('10m'),
   MFA_ISSUER: z
     .string()
     .default('authkit')

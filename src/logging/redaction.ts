@@ -27,6 +27,9 @@ const SECRET_KEYS = new Set([
   'redisurl',
   'smtpurl',
   'dsn',
+  // Second factors: the otpauth URL and its QR code hold the TOTP secret.
+  'otpauthurl',
+  'qrsvg',
 ]);
 
 /** A key containing one of these is secret too: `newPassword`, `refresh_token`, `x-xsrf-token`... */
@@ -39,6 +42,7 @@ const SECRET_KEY_PARTS = [
   'apikey',
   'privatekey',
   'credential',
+  'recoverycode',
 ];
 
 /** Keys whose serializers already reduce them to safe fields. */

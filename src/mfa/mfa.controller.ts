@@ -2,6 +2,8 @@ import { Body, Controller, Delete, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Principal } from '../common/auth/principal.js';
 import { CurrentUser } from '../common/decorators/current-user.decorator.js';
+import { AllowedBeforeEnrolment } from '../common/decorators/public.decorator.js';
+import { RequiresRecentAuth } from '../common/decorators/recent-auth.decorator.js';
 import { Roles } from '../common/decorators/roles.decorator.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { ApiProblems } from '../common/http/api-problems.decorator.js';
@@ -36,6 +38,7 @@ export class MfaController {
    * proves the app works; calling this again replaces a pending secret.
    */
   @RateLimit('mfaManage')
+  @AllowedBeforeEnrolment()
   @Post('totp')
   @HttpCode(200)
   @ApiOperation({ operationId: 'startTotp', summary: 'Start TOTP enrolment' })
@@ -58,6 +61,7 @@ export class MfaController {
    * answers ten recovery codes (shown only now). The user is emailed.
    */
   @RateLimit('mfaManage')
+  @AllowedBeforeEnrolment()
   @Post('totp/confirm')
   @HttpCode(200)
   @ApiOperation({ operationId: 'confirmTotp', summary: 'Confirm TOTP enrolment' })
@@ -81,6 +85,7 @@ export class MfaController {
    * The authenticator and the recovery codes are deleted; the user is emailed.
    */
   @RateLimit('mfaManage')
+  @RequiresRecentAuth()
   @Delete('totp')
   @HttpCode(204)
   @ApiOperation({ operationId: 'removeTotp', summary: 'Turn two-step sign-in off' })
@@ -91,6 +96,7 @@ export class MfaController {
     ErrorCode.INVALID_CODE,
     ErrorCode.MFA_NOT_ENABLED,
     ErrorCode.RATE_LIMITED,
+    ErrorCode.REAUTH_REQUIRED,
   )
   async removeTotp(
     @CurrentUser() caller: Principal<User>,
@@ -105,6 +111,7 @@ export class MfaController {
    * code (or a recovery code).
    */
   @RateLimit('mfaManage')
+  @RequiresRecentAuth()
   @Post('recovery-codes')
   @HttpCode(200)
   @ApiOperation({ operationId: 'regenerateRecoveryCodes', summary: 'New recovery codes' })
@@ -115,6 +122,7 @@ export class MfaController {
     ErrorCode.INVALID_CODE,
     ErrorCode.MFA_NOT_ENABLED,
     ErrorCode.RATE_LIMITED,
+    ErrorCode.REAUTH_REQUIRED,
   )
   async regenerateRecoveryCodes(
     @CurrentUser() caller: Principal<User>,
@@ -143,6 +151,7 @@ export class MfaAdminController {
    * and `mfa.removed` is audited with the admin as actor.
    */
   @Roles('ADMIN')
+  @RequiresRecentAuth()
   @Delete(':id/mfa')
   @HttpCode(204)
   @ApiOperation({ operationId: 'resetUserMfa', summary: "Remove a user's second factors" })
@@ -153,6 +162,7 @@ export class MfaAdminController {
     ErrorCode.FORBIDDEN,
     ErrorCode.NOT_FOUND,
     ErrorCode.MFA_NOT_ENABLED,
+    ErrorCode.REAUTH_REQUIRED,
   )
   async resetUserMfa(
     @CurrentUser() caller: Principal<User>,

@@ -7,6 +7,7 @@ import type { ClientInfo } from '../common/http/client-info.js';
 import { AppConfig } from '../config/app-config.js';
 import { Transactional } from '../database/transactions.js';
 import { MailOutbox } from '../mail/mail-outbox.service.js';
+import { LoginBackoff } from '../rate-limit/login-backoff.service.js';
 import { hashToken, newToken } from '../recovery/secrets.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import type { User } from '../users/entities/user.entity.js';
@@ -65,6 +66,7 @@ export class MfaService {
     private readonly outbox: MailOutbox,
     private readonly audit: AuditService,
     private readonly config: AppConfig,
+    private readonly backoff: LoginBackoff,
   ) {}
 
   async status(userId: string): Promise<MfaStatus> {
@@ -95,7 +97,8 @@ export class MfaService {
     if (!factor || factor.confirmed) throw new AppError(ErrorCode.MFA_NOT_PENDING);
     const secret = this.crypto.openSecret(user.id, factor.secretSealed);
     const step = secret && matchTotp(secret, code);
-    if (step === undefined || !(await this.totp.confirm(user.id, step))) {
+    // Only the secret this code was checked against: not one another tab saved meanwhile.
+    if (step === undefined || !(await this.totp.confirm(user.id, factor.secretSealed, step))) {
       throw new AppError(ErrorCode.INVALID_CODE);
     }
     const recoveryCodes = await this.replaceRecoveryCodes(user.id);
@@ -121,10 +124,15 @@ export class MfaService {
     await this.removeWithProof(user, proof, client);
   }
 
-  @Transactional()
+  /** The factor is checked (and spent) outside the transaction: a wrong one stays audited. */
   private async removeWithProof(user: User, proof: FactorProof, client: ClientInfo) {
     await this.requireFactor(user, proof, client);
-    await this.removeAll(user, user.id, client);
+    await this.removeAllTransaction(user, user.id, client);
+  }
+
+  @Transactional()
+  private async removeAllTransaction(user: User, actorId: string, client: ClientInfo) {
+    await this.removeAll(user, actorId, client);
   }
 
   /** Ten new recovery codes (the old ones stop working): the password and a second factor. */
@@ -138,13 +146,17 @@ export class MfaService {
     return this.regenerateWithProof(user, proof, client);
   }
 
-  @Transactional()
   private async regenerateWithProof(
     user: User,
     proof: FactorProof,
     client: ClientInfo,
   ): Promise<string[]> {
     await this.requireFactor(user, proof, client);
+    return this.regenerateTransaction(user, client);
+  }
+
+  @Transactional()
+  private async regenerateTransaction(user: User, client: ClientInfo): Promise<string[]> {
     const recoveryCodes = await this.replaceRecoveryCodes(user.id);
     await this.audit.record({
       type: 'recovery_codes.regenerated',
@@ -246,6 +258,20 @@ export class MfaService {
   }
 
   /**
+   * A second factor presented outside a login (step-up): its method when it is correct
+   * (and now spent), else undefined after `mfa.failed`.
+   */
+  @Transactional()
+  async verifyFactor(
+    user: User,
+    proof: FactorProof,
+    client: ClientInfo,
+  ): Promise<MfaMethod | undefined> {
+    if (!user.mfaEnabled) return undefined;
+    return this.checkFactor(user, proof, client);
+  }
+
+  /**
    * The method of a correct second factor, recording its use (a TOTP step, a recovery
    * code: each works once), or undefined after writing `mfa.failed`.
    */
@@ -336,8 +362,12 @@ export class MfaService {
     return recoveryCodes;
   }
 
+  /** Under the account's login backoff, like change-password (LoginBackoff). */
   private async checkPassword(user: User, password: string): Promise<void> {
-    if (!(await this.passwords.verify(user.passwordHash, password))) {
+    const valid = await this.backoff.checkCurrentPassword(user, () =>
+      this.passwords.verify(user.passwordHash, password),
+    );
+    if (!valid) {
       throw new AppError(ErrorCode.INVALID_CURRENT_PASSWORD);
     }
   }

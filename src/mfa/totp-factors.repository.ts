@@ -41,12 +41,15 @@ export class TotpFactorsRepository {
   }
 
   /** Marks the pending factor confirmed with the step of the code that proved it. */
-  async confirm(userId: string, step: number): Promise<boolean> {
+  async confirm(userId: string, secretSealed: Buffer, step: number): Promise<boolean> {
     const result = await this.db
       .createQueryBuilder()
       .update(TotpFactor)
       .set({ confirmedAt: () => 'now()', lastUsedStep: String(step) })
-      .where('user_id = :userId AND confirmed_at IS NULL', { userId })
+      .where('user_id = :userId AND confirmed_at IS NULL AND secret_sealed = :secretSealed', {
+        userId,
+        secretSealed,
+      })
       .execute();
     return (result.affected ?? 0) > 0;
   }

@@ -32,6 +32,7 @@ export function accountOf(route: RateLimitedRoute, body: unknown): LoginIdentifi
     case 'adminPassword':
     case 'mfaVerify': // keyed by its mfa_token, mfaManage by the caller
     case 'mfaManage':
+    case 'reauthenticate':
       return undefined;
   }
 }

@@ -13,6 +13,7 @@ const AUTHENTICATED_ROUTES: readonly RateLimitedRoute[] = [
   'deleteAccount',
   'adminPassword',
   'mfaManage',
+  'reauthenticate',
 ];
 
 export function isAuthenticatedRoute(route: RateLimitedRoute): boolean {

@@ -95,7 +95,7 @@ const pushedExpiry = (ms: string) =>
  * Hand-written because it is the guard's whole per-request database work (bench: `/me`
  * c=50, ratio to the bare route): the user behind a live session, one prepared statement.
  */
-const FIND_PRINCIPAL = `SELECT ${USER_COLUMNS('u')}
+const FIND_PRINCIPAL = `SELECT ${USER_COLUMNS('u')}, s.authenticated_at AS session_authenticated_at
     FROM sessions s JOIN users u ON u.id = s.user_id
    WHERE s.id = $1 AND s.user_id = $2 AND ${LIVE_SESSION} AND u.active`;
 
@@ -152,6 +152,8 @@ const RECORD_LOGIN = `
            now() + $4 * interval '1 millisecond', $5::text, $6::text, $17::text[]
       FROM users u
      WHERE u.id = $2 AND u.password_hash = $16 AND u.active
+       -- A second factor turned on while the password was checked: no password-only session.
+       AND (NOT u.mfa_enabled OR 'mfa' = ANY($17::text[]))
     RETURNING id, user_id, expires_at
   ), first_token AS (
     INSERT INTO refresh_tokens (token_hash, session_id) SELECT $7, id FROM new_session
@@ -182,9 +184,28 @@ export class SessionsRepository {
   }
 
   /** The user behind a live session, in one prepared statement: all the guard asks the database. */
-  async findPrincipal(sessionId: string, userId: string): Promise<User | undefined> {
-    const { rows } = await this.sql.query<UserRow>(FIND_PRINCIPAL, [sessionId, userId]);
-    return rows[0] ? toUser(rows[0]) : undefined;
+  async findPrincipal(
+    sessionId: string,
+    userId: string,
+  ): Promise<{ user: User; authenticatedAt: Date } | undefined> {
+    const { rows } = await this.sql.query<UserRow & { session_authenticated_at: Date }>(
+      FIND_PRINCIPAL,
+      [sessionId, userId],
+    );
+    const row = rows[0];
+    return row && { user: toUser(row), authenticatedAt: row.session_authenticated_at };
+  }
+
+  /** The user proved who they are again in this session (step-up): now is its moment. */
+  async markAuthenticated(sessionId: string): Promise<boolean> {
+    const result = await this.db
+      .createQueryBuilder()
+      .update(Session)
+      .set({ authenticatedAt: () => 'now()' })
+      .where('id = :sessionId', { sessionId })
+      .andWhere('revoked_at IS NULL')
+      .execute();
+    return (result.affected ?? 0) > 0;
   }
 
   /**

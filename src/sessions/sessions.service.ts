@@ -195,6 +195,11 @@ export class SessionsService {
     return this.sessions.recordLogin(login);
   }
 
+  /** Step-up: the session's last authentication is now. */
+  markAuthenticated(sessionId: string): Promise<boolean> {
+    return this.sessions.markAuthenticated(sessionId);
+  }
+
   /** In the transaction open in the caller's context, if any. */
   revoke(sessionId: string): Promise<boolean> {
     return this.sessions.revoke(sessionId);

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import type { Principal } from '../common/auth/principal.js';
 import type { User } from './entities/user.entity.js';
 import { CurrentUser } from '../common/decorators/current-user.decorator.js';
+import { RequiresRecentAuth } from '../common/decorators/recent-auth.decorator.js';
 import { Roles } from '../common/decorators/roles.decorator.js';
 import { AppError } from '../common/errors/app-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
@@ -70,6 +71,7 @@ export class UserImportController {
    */
   @Post('import')
   @Roles('ADMIN')
+  @RequiresRecentAuth()
   @HttpCode(200)
   @ApiOperation({
     operationId: 'importUsers',
@@ -100,6 +102,7 @@ export class UserImportController {
     ErrorCode.PAYLOAD_TOO_LARGE,
     ErrorCode.UNAUTHORIZED,
     ErrorCode.FORBIDDEN,
+    ErrorCode.REAUTH_REQUIRED,
   )
   async import(
     @CurrentUser() caller: Principal<User>,

@@ -3,6 +3,8 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Principal } from '../common/auth/principal.js';
 import type { User } from './entities/user.entity.js';
 import { CurrentUser } from '../common/decorators/current-user.decorator.js';
+import { RequiresRecentAuth } from '../common/decorators/recent-auth.decorator.js';
+import { acceptedEmail } from '../common/identifiers.js';
 import { Roles } from '../common/decorators/roles.decorator.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { ApiProblems } from '../common/http/api-problems.decorator.js';
@@ -17,6 +19,15 @@ import { UpdateUserDto } from './dto/update-user.dto.js';
 import { UserPageDto } from './dto/user-page.dto.js';
 import { UserDto } from './dto/user.dto.js';
 import { UsersService } from './users.service.js';
+
+/** `PATCH /api/users/me` needs a recent authentication only when it changes the email. */
+const changesEmail = (body: unknown, caller: Principal): boolean => {
+  const email = (body as { email?: unknown } | null | undefined)?.email;
+  if (email === undefined) return false;
+  // A value the DTO refuses gets its 400 there; the same address is no change.
+  const accepted = acceptedEmail(email);
+  return accepted === undefined || accepted !== (caller.user as User).email;
+};
 
 @ApiTags('users')
 @ApiBearerAuth()
@@ -36,9 +47,15 @@ export class UsersController {
    * Changes the caller's `username`, `firstName` or `lastName`; omitted fields stay, `null`
    * clears one. Any other field is refused with 400.
    */
+  @RequiresRecentAuth(changesEmail)
   @Patch('me')
   @ApiOperation({ operationId: 'updateMyAccount', summary: 'Update my profile' })
-  @ApiProblems(ErrorCode.VALIDATION_FAILED, ErrorCode.UNAUTHORIZED, ErrorCode.USERNAME_TAKEN)
+  @ApiProblems(
+    ErrorCode.VALIDATION_FAILED,
+    ErrorCode.UNAUTHORIZED,
+    ErrorCode.USERNAME_TAKEN,
+    ErrorCode.REAUTH_REQUIRED,
+  )
   async updateMe(
     @CurrentUser() caller: Principal<User>,
     @Body() dto: UpdateMeDto,
@@ -56,6 +73,7 @@ export class UsersController {
    * minutes) and per user (`RATE_LIMIT_DELETE_ACCOUNT_ACCOUNT`, 10 per 15 minutes).
    */
   @RateLimit('deleteAccount')
+  @RequiresRecentAuth()
   @Delete('me')
   @HttpCode(204)
   @ApiOperation({
@@ -71,6 +89,7 @@ export class UsersController {
     ErrorCode.LAST_ADMIN,
     ErrorCode.RATE_LIMITED,
     ErrorCode.SERVICE_UNAVAILABLE,
+    ErrorCode.REAUTH_REQUIRED,
   )
   async deleteMe(
     @CurrentUser() caller: Principal<User>,
@@ -115,6 +134,7 @@ export class UsersController {
   @RateLimit('adminPassword')
   @Post()
   @Roles('ADMIN')
+  @RequiresRecentAuth()
   @ApiOperation({
     operationId: 'createUser',
     summary: 'Create a user (admin)',
@@ -130,6 +150,7 @@ export class UsersController {
     ErrorCode.USERNAME_TAKEN,
     ErrorCode.RATE_LIMITED,
     ErrorCode.SERVICE_UNAVAILABLE,
+    ErrorCode.REAUTH_REQUIRED,
   )
   async create(
     @Body() dto: CreateUserDto,
@@ -164,6 +185,7 @@ export class UsersController {
   @RateLimit('adminPassword')
   @Patch(':id')
   @Roles('ADMIN')
+  @RequiresRecentAuth()
   @ApiOperation({
     operationId: 'updateUser',
     summary: 'Update a user (admin)',
@@ -182,6 +204,7 @@ export class UsersController {
     ErrorCode.LAST_ADMIN,
     ErrorCode.RATE_LIMITED,
     ErrorCode.SERVICE_UNAVAILABLE,
+    ErrorCode.REAUTH_REQUIRED,
   )
   async update(
     @UuidParam('id') id: string,
@@ -196,6 +219,7 @@ export class UsersController {
   @Delete(':id')
   @HttpCode(204)
   @Roles('ADMIN')
+  @RequiresRecentAuth()
   @ApiOperation({ operationId: 'deleteUser', summary: 'Delete a user (admin)' })
   @ApiUuidParam('id', 'The user id.')
   @ApiProblems(
@@ -204,6 +228,7 @@ export class UsersController {
     ErrorCode.FORBIDDEN,
     ErrorCode.NOT_FOUND,
     ErrorCode.LAST_ADMIN,
+    ErrorCode.REAUTH_REQUIRED,
   )
   async delete(
     @UuidParam('id') id: string,

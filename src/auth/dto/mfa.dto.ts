@@ -20,6 +20,27 @@ export class MfaRequiredDto {
   methods: ('totp' | 'recovery_code')[];
 }
 
+/** Exactly one of `password`, `code` or `recoveryCode`. */
+export class ReauthenticateDto {
+  /** The current password. @example "correct horse battery staple" */
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  password?: string;
+
+  /** A current code of the authenticator app. @example "123456" */
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  code?: string;
+
+  /** One of the unused recovery codes. @example "abcde-fgh23" */
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  recoveryCode?: string;
+}
+
 /** The second step of a login: the `mfa_token` and exactly one of `code` or `recoveryCode`. */
 export class MfaVerifyDto {
   /** From the login answer. @example "c2VjcmV0LW1mYS10b2tlbi1leGFtcGxl..." */

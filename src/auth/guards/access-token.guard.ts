@@ -4,7 +4,12 @@ import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../common/errors/app-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
-import { IS_PUBLIC, OPTIONAL_AUTH } from '../../common/decorators/public.decorator.js';
+import {
+  BEFORE_ENROLMENT,
+  IS_PUBLIC,
+  OPTIONAL_AUTH,
+} from '../../common/decorators/public.decorator.js';
+import { AppConfig } from '../../config/app-config.js';
 import { SessionsRepository } from '../../sessions/sessions.repository.js';
 import type { Principal } from '../../common/auth/principal.js';
 import type { User } from '../../users/entities/user.entity.js';
@@ -35,6 +40,7 @@ export class AccessTokenGuard extends AuthGuard('jwt') {
   constructor(
     private readonly reflector: Reflector,
     private readonly sessions: SessionsRepository,
+    private readonly config: AppConfig,
   ) {
     super();
   }
@@ -44,15 +50,29 @@ export class AccessTokenGuard extends AuthGuard('jwt') {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const subject = await this.verifiedSubject(context, request);
-    const user = subject && (await this.sessions.findPrincipal(subject.sessionId, subject.userId));
-    const principal: Principal<User> | undefined = user
-      ? { user, sessionId: subject.sessionId }
+    const found = subject && (await this.sessions.findPrincipal(subject.sessionId, subject.userId));
+    const principal: Principal<User> | undefined = found
+      ? { user: found.user, sessionId: subject.sessionId, authenticatedAt: found.authenticatedAt }
       : undefined;
     request.user = principal;
     if (!principal && !this.reflector.getAllAndOverride<boolean>(OPTIONAL_AUTH, targets)) {
       throw new AppError(ErrorCode.UNAUTHORIZED);
     }
+    if (
+      principal &&
+      this.mustEnrol(principal.user) &&
+      !this.reflector.getAllAndOverride<boolean>(BEFORE_ENROLMENT, targets)
+    ) {
+      throw new AppError(ErrorCode.MFA_ENROLMENT_REQUIRED);
+    }
     return true;
+  }
+
+  /** MFA_POLICY requires a second factor of this user, who has none yet. */
+  private mustEnrol(user: User): boolean {
+    const { policy } = this.config.mfa;
+    if (policy === 'optional' || user.mfaEnabled) return false;
+    return policy === 'required' || user.role === 'ADMIN';
   }
 
   /** Passport sets `request.user` to what JwtStrategy.validate answered. */

@@ -14,4 +14,6 @@ export interface PrincipalUser {
 export interface Principal<U extends PrincipalUser = PrincipalUser> {
   readonly user: U;
   readonly sessionId: string;
+  /** When the user last proved who they are in this session (login or reauthentication). */
+  readonly authenticatedAt: Date;
 }

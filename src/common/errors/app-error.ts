@@ -18,6 +18,8 @@ export class AppError extends Error {
     readonly errors?: FieldError[],
     /** Extra response headers, such as `Retry-After`. */
     readonly headers?: Record<string, string>,
+    /** Extension members of the problem document (RFC 9457 §3.2), such as `methods`. */
+    readonly extensions?: Record<string, unknown>,
   ) {
     super(detail ?? code);
   }

@@ -25,6 +25,8 @@ export enum ErrorCode {
   RATE_LIMITED = 'RATE_LIMITED',
   LAST_ADMIN = 'LAST_ADMIN',
   INVALID_MFA_TOKEN = 'INVALID_MFA_TOKEN',
+  MFA_ENROLMENT_REQUIRED = 'MFA_ENROLMENT_REQUIRED',
+  REAUTH_REQUIRED = 'REAUTH_REQUIRED',
   MFA_ALREADY_ENABLED = 'MFA_ALREADY_ENABLED',
   MFA_NOT_PENDING = 'MFA_NOT_PENDING',
   MFA_NOT_ENABLED = 'MFA_NOT_ENABLED',
@@ -60,6 +62,8 @@ export const ERROR_STATUS: Record<ErrorCode, HttpStatus> = {
   [ErrorCode.RATE_LIMITED]: HttpStatus.TOO_MANY_REQUESTS,
   [ErrorCode.LAST_ADMIN]: HttpStatus.CONFLICT,
   [ErrorCode.INVALID_MFA_TOKEN]: HttpStatus.UNAUTHORIZED,
+  [ErrorCode.MFA_ENROLMENT_REQUIRED]: HttpStatus.FORBIDDEN,
+  [ErrorCode.REAUTH_REQUIRED]: HttpStatus.FORBIDDEN,
   [ErrorCode.MFA_ALREADY_ENABLED]: HttpStatus.CONFLICT,
   [ErrorCode.MFA_NOT_PENDING]: HttpStatus.CONFLICT,
   [ErrorCode.MFA_NOT_ENABLED]: HttpStatus.CONFLICT,
@@ -96,6 +100,10 @@ export const DEFAULT_DETAIL: Record<ErrorCode, string> = {
   [ErrorCode.INVALID_MFA_TOKEN]:
     'The mfa_token is invalid, expired or used up; log in with the password again.',
   [ErrorCode.MFA_ALREADY_ENABLED]: 'Two-step sign-in is already on; turn it off first.',
+  [ErrorCode.MFA_ENROLMENT_REQUIRED]:
+    'This account must turn on two-step sign-in first (POST /api/auth/mfa/totp).',
+  [ErrorCode.REAUTH_REQUIRED]:
+    'Confirm who you are again first (POST /api/auth/reauthenticate), then retry.',
   [ErrorCode.MFA_NOT_PENDING]: 'There is no authenticator to confirm; start the enrolment first.',
   [ErrorCode.MFA_NOT_ENABLED]: 'Two-step sign-in is not on for this account.',
   [ErrorCode.METHOD_NOT_ALLOWED]: 'Method not allowed.',

@@ -13,6 +13,8 @@ export interface Problem {
   code: ErrorCode;
   errors?: FieldError[];
   requestId?: string;
+  /** Extension members of some codes: `methods` of `REAUTH_REQUIRED`. */
+  [extension: string]: unknown;
 }
 
 export interface ProblemResponse {
@@ -44,7 +46,14 @@ const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
  */
 export function toProblem(error: unknown, requestId: string | undefined): ProblemResponse {
   if (error instanceof AppError) {
-    return build(error.code, error.detail, requestId, error.errors, error.headers);
+    return build(
+      error.code,
+      error.detail,
+      requestId,
+      error.errors,
+      error.headers,
+      error.extensions,
+    );
   }
   const unavailable = unavailableReason(error);
   if (unavailable !== undefined) {
@@ -76,9 +85,11 @@ function build(
   requestId: string | undefined,
   errors?: FieldError[],
   headers: Record<string, string> = {},
+  extensions: Record<string, unknown> = {},
 ): ProblemResponse {
   const status = ERROR_STATUS[code];
   const problem: Problem = {
+    ...extensions,
     type: 'about:blank',
     title: STATUS_CODES[status] ?? 'Error',
     status,
