@@ -10,7 +10,6 @@
 // every code handed to the server for acceptance comes from `Authenticator.fresh()`.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectTokenResponse } from './support/assertions.js';
 import { type AuditEvent, eventsOfRequest, retryAfter } from './support/audit.js';
@@ -43,6 +42,7 @@ import {
   type TestServer,
   waitForExit,
 } from './support/server.js';
+import { Authenticator, wrongCodes } from './support/totp.js';
 
 const ADMIN_EMAIL = 'mfa-policy-admin@example.com';
 const ADMIN_PASSWORD = 'mfa-policy-bootstrap-passphrase';
@@ -66,71 +66,6 @@ const WITH_TOTP = ['password', 'totp', 'recovery_code'];
 const NO_MFA = { methods: [], recoveryCodesRemaining: 0 };
 const PASSWORD_CLAIMS = { amr: ['pwd'], aal: 1 };
 const MFA_CLAIMS = { amr: ['pwd', 'otp', 'mfa'], aal: 2 };
-
-const PERIOD_MS = 30_000;
-const stepOf = (ms: number) => Math.floor(ms / PERIOD_MS);
-
-/** An authenticator app holding one secret, which remembers the steps it has spent. */
-class Authenticator {
-  readonly totp: TOTP;
-  private spent: number;
-
-  /** `after`: a step already spent for this account (by an earlier factor's authenticator). */
-  constructor(
-    readonly secret: string,
-    after = -Infinity,
-  ) {
-    this.totp = new TOTP({
-      secret: Secret.fromBase32(secret),
-      algorithm: 'SHA1',
-      digits: 6,
-      period: 30,
-    });
-    this.spent = after;
-  }
-
-  /** The last step handed out by `fresh()`. */
-  get lastStep(): number {
-    return this.spent;
-  }
-
-  /** The code of the step `offsetMs` away from now; spends nothing. */
-  at(offsetMs = 0): string {
-    return this.totp.generate({ timestamp: Date.now() + offsetMs });
-  }
-
-  /**
-   * A code the server must accept: of the current or the next step (both inside the drift
-   * window wherever the request lands), and of a later step than any handed out before.
-   * Waits for the next step only when both are spent.
-   */
-  async fresh(): Promise<string> {
-    for (;;) {
-      const now = Date.now();
-      const step = stepOf(now);
-      for (const candidate of [step, step + 1]) {
-        if (candidate > this.spent) {
-          this.spent = candidate;
-          return this.totp.generate({ timestamp: candidate * PERIOD_MS });
-        }
-      }
-      await sleep((step + 1) * PERIOD_MS - now + 100);
-    }
-  }
-}
-
-/** `n` distinct six-digit codes that are none of the secret's codes within three steps of now. */
-function wrongCodes(auth: Authenticator, n: number): string[] {
-  const near = new Set([-3, -2, -1, 0, 1, 2, 3].map((k) => auth.at(k * PERIOD_MS)));
-  const codes: string[] = [];
-  let value = Number(auth.at());
-  while (codes.length < n) {
-    value = (value + 7919) % 1_000_000;
-    const code = String(value).padStart(6, '0');
-    if (!near.has(code) && !codes.includes(code)) codes.push(code);
-  }
-  return codes;
-}
 
 let ipCounter = 0;
 /** A client address no other request uses (believed with TRUST_PROXY=true). */
@@ -697,9 +632,12 @@ describe(`step-up: REAUTH_MAX_AGE=${REAUTH_MAX_AGE}, default MFA_POLICY (optiona
       ],
       [
         'DELETE totp, code',
-        () => removeTotp(api, token, { password: u.password, code: u.auth.at() }),
+        () => removeTotp(api, token, { password: u.password, code: u.auth.at().code }),
       ],
-      ['recovery-codes', () => regenerate(api, token, { password: u.password, code: u.auth.at() })],
+      [
+        'recovery-codes',
+        () => regenerate(api, token, { password: u.password, code: u.auth.at().code }),
+      ],
       ['change-password', () => changePassword(api, token, u.password)],
       ['PATCH me email', () => patchMe(api, token, { email: uniqueEmail('moved') })],
       ['DELETE me', () => deleteMe(api, token, u.password)],
@@ -924,7 +862,7 @@ describe(`step-up: REAUTH_MAX_AGE=${REAUTH_MAX_AGE}, default MFA_POLICY (optiona
     expect(started.status, describeResponse(started)).toBe(200);
     const pending = new Authenticator(started.body.secret);
     expectProblem(
-      await reauthenticate(api, u.accessToken, { code: pending.at() }),
+      await reauthenticate(api, u.accessToken, { code: pending.at().code }),
       400,
       'INVALID_CODE',
     );

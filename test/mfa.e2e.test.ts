@@ -39,6 +39,7 @@ import {
   type TestServer,
 } from './support/server.js';
 import { type SmtpSink, startSmtpSink } from './support/smtp.js';
+import { Authenticator, PERIOD_MS, stepOf, wrongCodes } from './support/totp.js';
 
 const ADMIN_EMAIL = 'mfa-admin@example.com';
 const ADMIN_PASSWORD = 'mfa-bootstrap-passphrase';
@@ -64,76 +65,6 @@ const USER_DTO_FIELDS = [...new Set([...USER_FIELDS, 'mfaEnabled'])].sort();
 const NO_MFA = { methods: [], recoveryCodesRemaining: 0 };
 const PASSWORD_CLAIMS = { amr: ['pwd'], aal: 1 };
 const MFA_CLAIMS = { amr: ['pwd', 'otp', 'mfa'], aal: 2 };
-
-const PERIOD_MS = 30_000;
-const stepOf = (ms: number) => Math.floor(ms / PERIOD_MS);
-
-/** An authenticator app holding one secret, which remembers the steps it has spent. */
-class Authenticator {
-  readonly totp: TOTP;
-  private spent: number;
-
-  /** `after`: a step already spent for this account (by an earlier factor's authenticator). */
-  constructor(
-    readonly secret: string,
-    after = -Infinity,
-  ) {
-    this.totp = new TOTP({
-      secret: Secret.fromBase32(secret),
-      algorithm: 'SHA1',
-      digits: 6,
-      period: 30,
-    });
-    this.spent = after;
-  }
-
-  /** The last step handed out by `fresh()` or marked by `spend()`. */
-  get lastStep(): number {
-    return this.spent;
-  }
-
-  /** The code of the step `offsetMs` away from now, and that step; spends nothing. */
-  at(offsetMs = 0): { code: string; step: number } {
-    const timestamp = Date.now() + offsetMs;
-    return { code: this.totp.generate({ timestamp }), step: stepOf(timestamp) };
-  }
-
-  spend(step: number): void {
-    this.spent = Math.max(this.spent, step);
-  }
-
-  /**
-   * A code the server must accept: of the current or the next step (both inside the drift
-   * window wherever the request lands), and of a later step than any handed out before.
-   * Waits for the next step only when both are spent.
-   */
-  async fresh(): Promise<string> {
-    for (;;) {
-      const now = Date.now();
-      const step = stepOf(now);
-      for (const candidate of [step, step + 1]) {
-        if (candidate > this.spent) {
-          this.spent = candidate;
-          return this.totp.generate({ timestamp: candidate * PERIOD_MS });
-        }
-      }
-      await sleep((step + 1) * PERIOD_MS - now + 100);
-    }
-  }
-}
-
-/** `n` distinct six-digit codes that are none of the secret's codes within three steps of now. */
-function wrongCodes(auth: Authenticator, n: number): string[] {
-  const near = new Set([-3, -2, -1, 0, 1, 2, 3].map((k) => auth.at(k * PERIOD_MS).code));
-  const codes: string[] = [];
-  let value = Number(auth.at().code);
-  while (codes.length < n) {
-    value = (value + 7919) % 1_000_000;
-    const code = String(value).padStart(6, '0');
-    if (!near.has(code) && !codes.includes(code)) codes.push(code);
-  }
-  return codes;
-}
 
 /** Waits until the current step is at least `step`. */
 async function untilStep(step: number): Promise<void> {

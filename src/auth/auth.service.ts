@@ -25,6 +25,7 @@ import type { LoginDto } from './dto/login.dto.js';
 import type { LogoutScope } from './dto/logout.dto.js';
 import type { RegisterDto } from './dto/register.dto.js';
 import type { Principal } from '../common/auth/principal.js';
+import { given as isGiven } from '../mfa/dto/factor-proof.js';
 import { MfaService, type FactorProof } from '../mfa/mfa.service.js';
 import type { MfaRequiredDto, ReauthenticateDto } from './dto/mfa.dto.js';
 import { TokenService, type IssuedTokens } from './token.service.js';
@@ -195,8 +196,8 @@ export class AuthService {
     dto: ReauthenticateDto,
     client: ClientInfo,
   ): Promise<void> {
-    const given = (['password', 'code', 'recoveryCode'] as const).filter(
-      (field) => dto[field] !== undefined && dto[field] !== '',
+    const given = (['password', 'code', 'recoveryCode'] as const).filter((field) =>
+      isGiven(dto[field]),
     );
     if (given.length !== 1) {
       throw new AppError(

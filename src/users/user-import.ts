@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { isUUID } from 'class-validator';
 import { ROLES, type Role } from '../common/auth/role.js';
+import { DigestLines } from './digest-lines.js';
 import {
   FLASK_SECURITY_PREFIX,
   MAX_HASH_LENGTH,
@@ -665,7 +666,7 @@ export async function runImport(
     ignoredFields: [],
   };
   const ignored = new Set<string>();
-  const seen = new Map<number, number>();
+  const seen = new DigestLines();
   let batch: BatchRow[] = [];
   let batchErrors: ReportEntry[] = [];
   let batchFirstLine = 0;

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { FactorCodesDto } from '../../mfa/dto/mfa.dto.js';
 
 /** The answer to a correct password when the account has a second factor: no tokens yet. */
 export class MfaRequiredDto {
@@ -21,42 +22,18 @@ export class MfaRequiredDto {
 }
 
 /** Exactly one of `password`, `code` or `recoveryCode`. */
-export class ReauthenticateDto {
+export class ReauthenticateDto extends FactorCodesDto {
   /** The current password. @example "correct horse battery staple" */
   @IsOptional()
   @IsString()
   @MaxLength(1024)
   password?: string;
-
-  /** A current code of the authenticator app. @example "123456" */
-  @IsOptional()
-  @IsString()
-  @MaxLength(64)
-  code?: string;
-
-  /** One of the unused recovery codes. @example "abcde-fgh23" */
-  @IsOptional()
-  @IsString()
-  @MaxLength(64)
-  recoveryCode?: string;
 }
 
 /** The second step of a login: the `mfa_token` and exactly one of `code` or `recoveryCode`. */
-export class MfaVerifyDto {
+export class MfaVerifyDto extends FactorCodesDto {
   /** From the login answer. @example "c2VjcmV0LW1mYS10b2tlbi1leGFtcGxl..." */
   @IsString()
   @MaxLength(1024)
   mfa_token: string;
-
-  /** The 6-digit code of the authenticator app. @example "123456" */
-  @IsOptional()
-  @IsString()
-  @MaxLength(64)
-  code?: string;
-
-  /** One of the recovery codes (case, spaces and dashes do not matter). @example "abcde-fgh23" */
-  @IsOptional()
-  @IsString()
-  @MaxLength(64)
-  recoveryCode?: string;
 }

@@ -40,24 +40,27 @@ export class RecoveryCodesDto {
   recoveryCodes: string[];
 }
 
-/** The password and exactly one of `code` or `recoveryCode`. */
-export class FactorProofDto {
-  /** The current password. @example "correct horse battery staple" */
-  @IsString()
-  @MaxLength(1024)
-  password: string;
-
+/** A second factor: exactly one of `code` or `recoveryCode` (checked by `exactlyOneFactor`). */
+export class FactorCodesDto {
   /** A current code of the authenticator app. @example "123456" */
   @IsOptional()
   @IsString()
   @MaxLength(64)
   code?: string;
 
-  /** One of the unused recovery codes. @example "abcde-fgh23" */
+  /** One of the unused recovery codes (case, spaces and dashes do not matter). @example "abcde-fgh23" */
   @IsOptional()
   @IsString()
   @MaxLength(64)
   recoveryCode?: string;
+}
+
+/** The password and exactly one of `code` or `recoveryCode`. */
+export class FactorProofDto extends FactorCodesDto {
+  /** The current password. @example "correct horse battery staple" */
+  @IsString()
+  @MaxLength(1024)
+  password: string;
 }
 
 export class MfaStatusDto {
