@@ -407,7 +407,7 @@ describe('import-users', () => {
     expect((await importUsers([withoutHashes], server.db.url, EXPORT_CLI)).code).toBe(0);
     const plain = readFileSync(withoutHashes, 'utf8');
     expect(plain).not.toMatch(/"passwordHash"|\$argon2|\$2[aby]\$|pbkdf2:sha/);
-  });
+  }, 90_000); // two CLI runs, a fresh database and its migrations: ~10 s idle, 30 s under CI load
 
   it('refuses bad invocations with exit code 2', async () => {
     expect((await importUsers([])).code).toBe(2);
