@@ -9,7 +9,7 @@ const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // pages do not depend on the database mode, and the PostgreSQL pass runs them).
 const browserRequired = process.env.AUTHKIT_BROWSER_TESTS === 'required';
 const browserOff = process.env.AUTHKIT_BROWSER_TESTS === 'off';
-const browserFiles = ['test/pages-*.e2e.test.ts'];
+const browserFiles = ['test/pages-*.e2e.test.ts', 'test/passkeys.e2e.test.ts'];
 const leaveOutBrowser = browserOff || (!browserRequired && !existsSync(chromium));
 if (browserOff) {
   process.stderr.write(`AUTHKIT_BROWSER_TESTS=off: ${browserFiles.join(', ')} left out.\n`);

@@ -10,6 +10,8 @@ import { REFRESH_COOKIE } from './auth/refresh-transport.js';
 export const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   auth: 'Registration, login, token refresh, logout, the current user, password change, sessions and email verification.',
   mfa: 'Second factors: TOTP authenticators and recovery codes, and the second step of a login.',
+  passkeys:
+    'Passkeys (WebAuthn): register, list, rename and remove them, and sign in with one and no password.',
   recovery:
     'Forgotten passwords: one email holds a link and a 6-digit code; either one leads to a new password.',
   users: 'Self-service profile under `/api/users/me`, and user administration (role `ADMIN`).',

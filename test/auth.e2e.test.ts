@@ -511,7 +511,7 @@ describe('GET /api/auth/me', () => {
     // The user, and which second factors it has (none here).
     const { mfa, ...user } = res.body;
     expectUser(user);
-    expect(mfa).toEqual({ methods: [], recoveryCodesRemaining: 0 });
+    expect(mfa).toEqual({ methods: [], recoveryCodesRemaining: 0, passkeys: 0 });
     expect(res.body).toMatchObject({
       id: u.user.id,
       email: u.email,

@@ -65,7 +65,7 @@ const REAUTH_ACCOUNT_LIMIT = 10;
 const PASSWORD_ONLY = ['password'];
 const WITH_TOTP = ['password', 'totp', 'recovery_code'];
 
-const NO_MFA = { methods: [], recoveryCodesRemaining: 0 };
+const NO_MFA = { methods: [], recoveryCodesRemaining: 0, passkeys: 0 };
 const PASSWORD_CLAIMS = { amr: ['pwd'], aal: 1 };
 const MFA_CLAIMS = { amr: ['pwd', 'otp', 'mfa'], aal: 2 };
 
@@ -651,7 +651,7 @@ describe(`step-up: REAUTH_MAX_AGE=${REAUTH_MAX_AGE}, default MFA_POLICY (optiona
     expect(mine.body).toMatchObject({
       email: u.email,
       mfaEnabled: true,
-      mfa: { methods: ['totp'], recoveryCodesRemaining: 10 },
+      mfa: { methods: ['totp'], recoveryCodesRemaining: 10, passkeys: 0 },
     });
     // The recovery code sent above was not spent.
     await twoStepLogin(api, u, { recoveryCode: u.recoveryCodes[0] });
@@ -805,7 +805,7 @@ describe(`step-up: REAUTH_MAX_AGE=${REAUTH_MAX_AGE}, default MFA_POLICY (optiona
       'INVALID_CODE',
     );
     const mine = await me(api, u.accessToken);
-    expect(mine.body.mfa).toEqual({ methods: ['totp'], recoveryCodesRemaining: 9 });
+    expect(mine.body.mfa).toEqual({ methods: ['totp'], recoveryCodesRemaining: 9, passkeys: 0 });
     const token = await mfaToken(api, { email: u.email, password: newPassword });
     expectProblem(await verify(api, { mfa_token: token, recoveryCode: code }), 400, 'INVALID_CODE');
     expectTokens(await verify(api, { mfa_token: token, recoveryCode: next }), true);

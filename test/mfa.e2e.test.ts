@@ -62,7 +62,7 @@ const MFA_SUBJECT = {
 const RECOVERY_CODE_RE = /^[a-z2-7]{5}-[a-z2-7]{5}$/;
 /** The UserDto: the documented User fields plus `mfaEnabled`. */
 const USER_DTO_FIELDS = [...new Set([...USER_FIELDS, 'mfaEnabled'])].sort();
-const NO_MFA = { methods: [], recoveryCodesRemaining: 0 };
+const NO_MFA = { methods: [], recoveryCodesRemaining: 0, passkeys: 0 };
 const PASSWORD_CLAIMS = { amr: ['pwd'], aal: 1 };
 const MFA_CLAIMS = { amr: ['pwd', 'otp', 'mfa'], aal: 2 };
 
@@ -173,7 +173,7 @@ function expectTokens(res: ApiResponse, mfaEnabled: boolean): any {
 async function expectMfaState(
   token: string,
   mfaEnabled: boolean,
-  mfa: { methods: string[]; recoveryCodesRemaining: number },
+  mfa: { methods: string[]; recoveryCodesRemaining: number; passkeys: number },
 ): Promise<void> {
   const res = await me(token);
   expect(res.status, describeResponse(res)).toBe(200);
@@ -378,7 +378,11 @@ describe('2. POST /api/auth/mfa/totp/confirm', () => {
     await expectMfaState(u.accessToken, false, NO_MFA);
     const res = await confirm(u.accessToken, await auth.fresh());
     expectRecoveryCodes(res);
-    await expectMfaState(u.accessToken, true, { methods: ['totp'], recoveryCodesRemaining: 10 });
+    await expectMfaState(u.accessToken, true, {
+      methods: ['totp'],
+      recoveryCodesRemaining: 10,
+      passkeys: 0,
+    });
     expect(await eventOf(res, 'mfa.enrolled')).toMatchObject({
       userId: u.user.id,
       actorId: u.user.id,
@@ -402,7 +406,11 @@ describe('2. POST /api/auth/mfa/totp/confirm', () => {
     expectProblem(await confirm(plain.accessToken, '123456'), 409, 'MFA_NOT_PENDING');
     const u = await enrolledUser();
     expectProblem(await confirm(u.accessToken, await u.auth.fresh()), 409, 'MFA_NOT_PENDING');
-    await expectMfaState(u.accessToken, true, { methods: ['totp'], recoveryCodesRemaining: 10 });
+    await expectMfaState(u.accessToken, true, {
+      methods: ['totp'],
+      recoveryCodesRemaining: 10,
+      passkeys: 0,
+    });
   });
 });
 
@@ -461,6 +469,7 @@ describe('6. POST /api/auth/mfa/verify', () => {
     await expectMfaState(body.access_token, true, {
       methods: ['totp'],
       recoveryCodesRemaining: 10,
+      passkeys: 0,
     });
     expectTokens(await refresh(body.refresh_token), true);
   });
@@ -586,12 +595,20 @@ describe('6. POST /api/auth/mfa/verify', () => {
       metadata: { method: 'recovery_code' },
     });
     await waitForNth(smtp, u.email, MFA_SUBJECT.recoveryUsed);
-    await expectMfaState(body.access_token, true, { methods: ['totp'], recoveryCodesRemaining: 9 });
+    await expectMfaState(body.access_token, true, {
+      methods: ['totp'],
+      recoveryCodesRemaining: 9,
+      passkeys: 0,
+    });
 
     const token = await mfaToken(u);
     expectProblem(await verify({ mfa_token: token, recoveryCode: code }), 400, 'INVALID_CODE');
     expectTokens(await verify({ mfa_token: token, recoveryCode: next }), true);
-    await expectMfaState(body.access_token, true, { methods: ['totp'], recoveryCodesRemaining: 8 });
+    await expectMfaState(body.access_token, true, {
+      methods: ['totp'],
+      recoveryCodesRemaining: 8,
+      passkeys: 0,
+    });
     await waitForNth(smtp, u.email, MFA_SUBJECT.recoveryUsed, 2);
     expect(mailsFor(smtp, u.email, MFA_SUBJECT.recoveryUsed)).toHaveLength(2);
   });
@@ -672,6 +689,7 @@ describe('3. DELETE /api/auth/mfa/totp', () => {
     await expectMfaState(session.accessToken, true, {
       methods: ['totp'],
       recoveryCodesRemaining: 10,
+      passkeys: 0,
     });
     const token = await mfaToken(u);
     expectProblem(
@@ -702,7 +720,11 @@ describe('3. DELETE /api/auth/mfa/totp', () => {
       400,
       'INVALID_CODE',
     );
-    await expectMfaState(u.accessToken, true, { methods: ['totp'], recoveryCodesRemaining: 10 });
+    await expectMfaState(u.accessToken, true, {
+      methods: ['totp'],
+      recoveryCodesRemaining: 10,
+      passkeys: 0,
+    });
     await mfaToken(u);
 
     const plain = await registerAndLogin(api);
@@ -721,7 +743,11 @@ describe('4. POST /api/auth/mfa/recovery-codes', () => {
       await verify({ mfa_token: await mfaToken(u), recoveryCode: u.recoveryCodes[0] }),
       true,
     );
-    await expectMfaState(u.accessToken, true, { methods: ['totp'], recoveryCodesRemaining: 9 });
+    await expectMfaState(u.accessToken, true, {
+      methods: ['totp'],
+      recoveryCodesRemaining: 9,
+      passkeys: 0,
+    });
 
     const res = await regenerate(u.accessToken, {
       password: u.password,
@@ -729,7 +755,11 @@ describe('4. POST /api/auth/mfa/recovery-codes', () => {
     });
     const codes = expectRecoveryCodes(res);
     expect(codes.filter((code) => u.recoveryCodes.includes(code))).toEqual([]);
-    await expectMfaState(u.accessToken, true, { methods: ['totp'], recoveryCodesRemaining: 10 });
+    await expectMfaState(u.accessToken, true, {
+      methods: ['totp'],
+      recoveryCodesRemaining: 10,
+      passkeys: 0,
+    });
 
     const token = await mfaToken(u);
     expectProblem(
@@ -738,7 +768,11 @@ describe('4. POST /api/auth/mfa/recovery-codes', () => {
       'INVALID_CODE',
     );
     expectTokens(await verify({ mfa_token: token, recoveryCode: codes[0] }), true);
-    await expectMfaState(u.accessToken, true, { methods: ['totp'], recoveryCodesRemaining: 9 });
+    await expectMfaState(u.accessToken, true, {
+      methods: ['totp'],
+      recoveryCodesRemaining: 9,
+      passkeys: 0,
+    });
   });
 
   it('answers INVALID_CURRENT_PASSWORD, INVALID_CODE and MFA_NOT_ENABLED, replacing nothing', async () => {

@@ -86,7 +86,7 @@ async function signIn(p: Page, identifier: string, password: string): Promise<vo
   if (new URL(p.url()).pathname !== '/login') await p.goto('/login');
   await p.getByLabel('Email or username').fill(identifier);
   await p.getByLabel('Password', { exact: true }).fill(password);
-  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
 async function signInToAccount(p: Page, identifier: string, password: string): Promise<void> {

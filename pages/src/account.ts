@@ -4,6 +4,7 @@ import { byId, describeUserAgent, el, formatDate } from './lib/dom.js';
 import { errorMessage, onSubmit, password, showAlert, textOrNull, withBusy } from './lib/forms.js';
 import { reveal, showSignedIn } from './lib/layout.js';
 import { samePasswords } from './lib/passwords.js';
+import { mountSecondFactors } from './lib/second-factors.js';
 import { call, logout, requireSession, SignedOut, watchSession } from './lib/session.js';
 import type { Session, User } from './lib/types.js';
 
@@ -188,7 +189,7 @@ async function main(): Promise<void> {
   showSignedIn(user, pageAlert);
   fillProfile(user);
   wireSessionButtons();
-  await loadSessions();
+  await Promise.all([loadSessions(), mountSecondFactors()]);
   reveal(byId('account'));
   watchSession();
 }

@@ -1,9 +1,13 @@
-// /admin: the users table (search, filters, pages), role and active toggles, delete, and
-// a create form. Shown to admins only: anyone else gets "Not allowed" and no data is asked for.
+// /admin: the users table (search, filters, pages), role and active toggles, delete, the
+// reset of a user's two-step sign-in, and a create form. Shown to admins only: anyone else
+// gets "Not allowed" and no data is asked for. Every admin write needs a recent sign-in
+// (403 REAUTH_REQUIRED): the page then asks for the admin's password once, in the "Confirm
+// it is you" form, and runs the write again.
 import { ApiError } from './lib/api.js';
 import { byId, el, formatDate, show } from './lib/dom.js';
 import {
   checked,
+  clearErrors,
   errorMessage,
   onSubmit,
   password,
@@ -25,7 +29,7 @@ const prev = byId<HTMLButtonElement>('page-prev');
 const next = byId<HTMLButtonElement>('page-next');
 
 /** The list's query; mirrored in the address bar so a reload or a shared link keeps it. */
-const state = { page: 1, search: '', role: '', active: '' };
+const state = { page: 1, search: '', role: '', active: '', mfaEnabled: '' };
 let lastPage = 1;
 
 function readStateFromUrl(): void {
@@ -34,9 +38,13 @@ function readStateFromUrl(): void {
   state.search = query.get('search') ?? '';
   state.role = ['USER', 'ADMIN'].includes(query.get('role') ?? '') ? query.get('role')! : '';
   state.active = ['true', 'false'].includes(query.get('active') ?? '') ? query.get('active')! : '';
+  state.mfaEnabled = ['true', 'false'].includes(query.get('mfaEnabled') ?? '')
+    ? query.get('mfaEnabled')!
+    : '';
   (filterForm.elements.namedItem('search') as HTMLInputElement).value = state.search;
   (filterForm.elements.namedItem('role') as HTMLSelectElement).value = state.role;
   (filterForm.elements.namedItem('active') as HTMLSelectElement).value = state.active;
+  (filterForm.elements.namedItem('mfaEnabled') as HTMLSelectElement).value = state.mfaEnabled;
 }
 
 function listQuery(): URLSearchParams {
@@ -44,6 +52,7 @@ function listQuery(): URLSearchParams {
   if (state.search) query.set('search', state.search);
   if (state.role) query.set('role', state.role);
   if (state.active) query.set('active', state.active);
+  if (state.mfaEnabled) query.set('mfaEnabled', state.mfaEnabled);
   return query;
 }
 
@@ -67,7 +76,7 @@ async function loadUsers(): Promise<void> {
   tbody.replaceChildren(...result.items.map(userRow));
   if (result.items.length === 0) {
     tbody.append(
-      el('tr', {}, el('td', { colspan: '7', class: 'text-body-secondary' }, 'No user matches.')),
+      el('tr', {}, el('td', { colspan: '8', class: 'text-body-secondary' }, 'No user matches.')),
     );
   }
   lastPage = Math.max(1, Math.ceil(result.total / result.limit));
@@ -120,6 +129,8 @@ function userRow(user: User): HTMLTableRowElement {
   );
   const cell = (label: string, ...content: (Node | string | null)[]) =>
     el('td', { 'data-label': label }, ...content);
+  const wrapping = (label: string, content: string) =>
+    el('td', { 'data-label': label, class: 'admin-wrap' }, content);
   return el(
     'tr',
     { 'data-user-id': user.id, 'data-email': user.email },
@@ -131,7 +142,7 @@ function userRow(user: User): HTMLTableRowElement {
         ? null
         : el('span', { class: 'badge text-bg-light border' }, 'unconfirmed'),
     ),
-    cell('Name', displayName(user)),
+    wrapping('Name', displayName(user)),
     cell(
       'Role',
       badge(
@@ -140,16 +151,18 @@ function userRow(user: User): HTMLTableRowElement {
       ),
     ),
     cell('Status', badge(user.active ? 'success' : 'danger', user.active ? 'Active' : 'Inactive')),
-    cell('Last sign-in', formatDate(user.lastLoginAt, 'never')),
-    cell('Created', formatDate(user.createdAt)),
+    cell('2-step', user.mfaEnabled ? 'Yes' : 'No'),
+    wrapping('Last sign-in', formatDate(user.lastLoginAt, 'never')),
+    wrapping('Created', formatDate(user.createdAt)),
     el(
       'td',
       { class: 'admin-actions' },
       el(
         'div',
-        { class: 'd-flex flex-wrap flex-md-nowrap gap-1 justify-content-md-end' },
+        { class: 'd-flex flex-wrap gap-1 justify-content-md-end' },
         roleButton,
         activeButton,
+        user.mfaEnabled ? mfaResetButton(user) : null,
         deleteButton(user),
       ),
     ),
@@ -176,8 +189,54 @@ function actionButton(
     },
     label,
   );
-  button.addEventListener('click', () => void withBusy(button, listAlert, action));
+  button.addEventListener(
+    'click',
+    () => void withBusy(button, listAlert, unlessCancelled(listAlert, action)),
+  );
   return button;
+}
+
+/**
+ * "Reset two-step sign-in" (users with a second factor only): removes their authenticator,
+ * passkeys and recovery codes and ends their sessions, so a locked-out user can sign in with
+ * the password alone and enrol again. The focus lands back on the user's row afterwards.
+ */
+function mfaResetButton(user: User): HTMLButtonElement {
+  return actionButton(
+    'Reset two-step',
+    `Reset two-step sign-in: ${user.email}`,
+    'btn-outline-danger',
+    async () => {
+      try {
+        await withRecentAuth(() =>
+          call(`/api/users/${encodeURIComponent(user.id)}/mfa`, { method: 'DELETE' }),
+        );
+      } catch (error) {
+        // Someone else reset it meanwhile: the row is out of date, and the goal is reached.
+        if (!(error instanceof ApiError && error.code === 'MFA_NOT_ENABLED')) throw error;
+      }
+      await loadUsers();
+      const alert = showAlert(
+        listAlert,
+        'success',
+        `Two-step sign-in is reset for ${user.email}: their authenticator app, passkeys and ` +
+          'recovery codes are removed, and they are signed out everywhere. They can sign in ' +
+          'with their password alone now.',
+      );
+      focusRow(user, alert);
+    },
+  );
+}
+
+/** Focuses the first action of the user's row, or `fallback` when the row is gone. */
+function focusRow(user: User, fallback: HTMLElement): void {
+  const row = [...tbody.querySelectorAll<HTMLTableRowElement>('tr[data-user-id]')].find(
+    (tr) => tr.dataset.userId === user.id,
+  );
+  const target = row?.querySelector<HTMLButtonElement>('.admin-actions button');
+  if (target) return target.focus();
+  fallback.tabIndex = -1;
+  fallback.focus();
 }
 
 /** Delete asks twice: the first press turns the button into "Confirm delete". */
@@ -197,11 +256,17 @@ function deleteButton(user: User): HTMLButtonElement {
   confirming(false);
   button.addEventListener('click', () => {
     if (button.dataset.confirming !== 'true') return confirming(true);
-    void withBusy(button, listAlert, async () => {
-      await call(`/api/users/${encodeURIComponent(user.id)}`, { method: 'DELETE' });
-      await loadUsers();
-      showAlert(listAlert, 'success', `${user.email} was deleted.`);
-    });
+    void withBusy(
+      button,
+      listAlert,
+      unlessCancelled(listAlert, async () => {
+        await withRecentAuth(() =>
+          call(`/api/users/${encodeURIComponent(user.id)}`, { method: 'DELETE' }),
+        );
+        await loadUsers();
+        showAlert(listAlert, 'success', `${user.email} was deleted.`);
+      }),
+    );
   });
   button.addEventListener('blur', () => confirming(false));
   button.addEventListener('keydown', (event) => {
@@ -211,8 +276,99 @@ function deleteButton(user: User): HTMLButtonElement {
 }
 
 async function update(user: User, change: Partial<Pick<User, 'role' | 'active'>>): Promise<void> {
-  await call<User>(`/api/users/${encodeURIComponent(user.id)}`, { method: 'PATCH', body: change });
+  await withRecentAuth(() =>
+    call<User>(`/api/users/${encodeURIComponent(user.id)}`, { method: 'PATCH', body: change }),
+  );
   await loadUsers();
+}
+
+// --- Step-up: "Confirm it is you" ---------------------------------------------------------
+
+/** The admin pressed Cancel in "Confirm it is you": the write was not made. */
+class Cancelled extends Error {
+  override readonly name = 'Cancelled';
+}
+
+/**
+ * `action`, except that a Cancelled write is said in `alert` (which takes the focus, as the
+ * form that had it is gone) instead of being an error.
+ */
+function unlessCancelled(alert: HTMLElement, action: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    try {
+      await action();
+    } catch (error) {
+      if (!(error instanceof Cancelled)) throw error;
+      const message = showAlert(alert, 'info', error.message);
+      message.tabIndex = -1;
+      message.focus();
+    }
+  };
+}
+
+const reauthForm = byId<HTMLFormElement>('reauth-form');
+/** The writes waiting for the password: one form, however many of them asked. */
+let reauthWaiting:
+  { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | undefined;
+
+/**
+ * Runs `write`; on 403 REAUTH_REQUIRED asks for the admin's password in the inline form,
+ * then runs it once more. Rejects with Cancelled when the admin cancels.
+ */
+async function withRecentAuth<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (!(error instanceof ApiError && error.code === 'REAUTH_REQUIRED')) throw error;
+    await confirmIdentity();
+    return write();
+  }
+}
+
+function confirmIdentity(): Promise<void> {
+  if (reauthWaiting) return reauthWaiting.promise;
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<void>((yes, no) => {
+    resolve = yes;
+    reject = no;
+  });
+  reauthWaiting = { promise, resolve, reject };
+  show(reauthForm);
+  byId<HTMLInputElement>('reauth-password').focus();
+  return promise;
+}
+
+function closeReauth(): void {
+  reauthForm.reset();
+  clearErrors(reauthForm, byId('reauth-alert'));
+  show(reauthForm, false);
+  reauthWaiting = undefined;
+}
+
+function wireReauthentication(): void {
+  onSubmit(
+    reauthForm,
+    { alert: byId('reauth-alert'), codes: { INVALID_CURRENT_PASSWORD: 'password' } },
+    async () => {
+      await call('/api/auth/reauthenticate', {
+        method: 'POST',
+        body: { password: password(reauthForm, 'password') },
+      });
+      const waiting = reauthWaiting;
+      closeReauth();
+      waiting?.resolve();
+    },
+  );
+  const cancel = () => {
+    const waiting = reauthWaiting;
+    closeReauth();
+    waiting?.reject(new Cancelled('Cancelled: nothing was changed.'));
+  };
+  byId('reauth-cancel').addEventListener('click', cancel);
+  reauthForm.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') cancel();
+  });
 }
 
 function wireList(): void {
@@ -220,11 +376,12 @@ function wireList(): void {
     state.search = text(filterForm, 'search');
     state.role = text(filterForm, 'role');
     state.active = text(filterForm, 'active');
+    state.mfaEnabled = text(filterForm, 'mfaEnabled');
     state.page = 1;
     listAlert.replaceChildren();
     await loadUsers();
   });
-  for (const id of ['filter-role', 'filter-active']) {
+  for (const id of ['filter-role', 'filter-active', 'filter-mfa']) {
     byId(id).addEventListener('change', () => filterForm.requestSubmit());
   }
   byId('filter-reset').addEventListener('click', () => {
@@ -248,7 +405,7 @@ function wireCreate(): void {
       alert: byId('create-alert'),
       codes: { EMAIL_TAKEN: 'email', USERNAME_TAKEN: 'username', WEAK_PASSWORD: 'password' },
     },
-    async () => {
+    unlessCancelled(byId('create-alert'), async () => {
       const body: Record<string, unknown> = {
         email: text(createForm, 'email'),
         password: password(createForm, 'password'),
@@ -259,12 +416,12 @@ function wireCreate(): void {
       for (const name of ['username', 'firstName', 'lastName']) {
         if (text(createForm, name)) body[name] = text(createForm, name);
       }
-      const user = await call<User>('/api/users', { method: 'POST', body });
+      const user = await withRecentAuth(() => call<User>('/api/users', { method: 'POST', body }));
       createForm.reset();
       showAlert(byId('create-alert'), 'success', `${user.email} was created.`);
       state.page = 1;
       await loadUsers();
-    },
+    }),
   );
 }
 
@@ -274,6 +431,7 @@ async function main(): Promise<void> {
   watchSession();
   if (me.role !== 'ADMIN') return refuse();
   readStateFromUrl();
+  wireReauthentication();
   wireList();
   wireCreate();
   await loadUsers();

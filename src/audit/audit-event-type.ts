@@ -22,6 +22,10 @@ export const AUDIT_EVENT_TYPES = [
   'mfa.failed',
   'recovery_code.used',
   'recovery_codes.regenerated',
+  'passkey.added',
+  'passkey.renamed',
+  'passkey.removed',
+  'passkey.login',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

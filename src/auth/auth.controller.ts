@@ -38,6 +38,8 @@ import { RegisteredDto, TokenResponseDto } from './dto/token-response.dto.js';
 import type { Principal } from '../common/auth/principal.js';
 import type { User } from '../users/entities/user.entity.js';
 import { REFRESH_COOKIE, RefreshTransport } from './refresh-transport.js';
+import { PasskeyLoginDto } from '../mfa/dto/passkey.dto.js';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 
 const refs = (model: new () => unknown) => ({ $ref: getSchemaPath(model) });
 
@@ -120,9 +122,11 @@ export class AuthController {
   /**
    * The second step of a login for an account with a second factor: the `mfa_token` of
    * the login answer and exactly one of `code` (the authenticator app's 6-digit code; a
-   * code works once, within 30 s either side of its step) or `recoveryCode` (single-use;
-   * its use is audited and emailed). Answers like login: the tokens, and in cookie
-   * transport the cookies. A wrong code is `400 INVALID_CODE`; the fifth ends the
+   * code works once, within 30 s either side of its step), `recoveryCode` (single-use;
+   * its use is audited and emailed) or `webauthn` (a passkey's assertion for the options of
+   * `POST /api/auth/mfa/webauthn/options`). Answers like login: the tokens, and in cookie
+   * transport the cookies. A wrong code is `400 INVALID_CODE` (a passkey that does not
+   * verify `401 INVALID_PASSKEY`); the fifth ends the
    * `mfa_token` (`400 TOO_MANY_ATTEMPTS`, then `401 INVALID_MFA_TOKEN`, as for an expired
    * or used one). Wrong codes count in the account's login backoff like wrong passwords.
    * Rate limited per IP (`RATE_LIMIT_MFA_VERIFY_IP`, 30 per 5 minutes) and per account
@@ -136,6 +140,7 @@ export class AuthController {
   @ApiProblems(
     ErrorCode.VALIDATION_FAILED,
     ErrorCode.INVALID_MFA_TOKEN,
+    ErrorCode.INVALID_PASSKEY,
     ErrorCode.INVALID_CODE,
     ErrorCode.TOO_MANY_ATTEMPTS,
     ErrorCode.RATE_LIMITED,
@@ -148,6 +153,39 @@ export class AuthController {
   ): Promise<TokenResponseDto> {
     const proof = exactlyOneFactor(dto);
     return this.transport.deliver(reply, await this.auth.verifyMfa(dto.mfa_token, proof, client));
+  }
+
+  /**
+   * Signs in with a passkey and no password or username: `startAuthentication()`'s answer
+   * to the options of `POST /api/auth/passkeys/login/options` (a discoverable credential,
+   * user verification required). Answers like login (tokens, cookies in cookie
+   * transport), with `amr` `["hwk","user","mfa"]` and `aal` 2. A passkey that is unknown,
+   * does not verify, was made for a challenge not handed out (or used or expired), or whose
+   * signature counter did not move forward (a cloned authenticator) is
+   * `401 INVALID_PASSKEY`; it counts in the account's login backoff. Rate limited per IP
+   * (`RATE_LIMIT_PASSKEY_LOGIN_IP`, 60 per 5 minutes, shared with the options) and per
+   * account (`RATE_LIMIT_PASSKEY_LOGIN_ACCOUNT`, 10 per 5 minutes, by the user handle).
+   */
+  @Public()
+  @RateLimit('passkeyLogin')
+  @Post('passkeys/login')
+  @HttpCode(200)
+  @ApiOperation({ operationId: 'loginWithPasskey', summary: 'Sign in with a passkey' })
+  @ApiProblems(
+    ErrorCode.VALIDATION_FAILED,
+    ErrorCode.INVALID_PASSKEY,
+    ErrorCode.ACCOUNT_DISABLED,
+    ErrorCode.EMAIL_NOT_VERIFIED,
+    ErrorCode.RATE_LIMITED,
+    ErrorCode.SERVICE_UNAVAILABLE,
+  )
+  async loginWithPasskey(
+    @Body() dto: PasskeyLoginDto,
+    @Client() client: ClientInfo,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<TokenResponseDto> {
+    const credential = dto.credential as unknown as AuthenticationResponseJSON;
+    return this.transport.deliver(reply, await this.auth.loginWithPasskey(credential, client));
   }
 
   /**
@@ -227,13 +265,14 @@ export class AuthController {
     // Without a factor there is nothing to read: /me stays one query (the guard's).
     const mfa = user.mfaEnabled
       ? await this.mfa.status(user.id)
-      : { methods: [], recoveryCodesRemaining: 0 };
+      : { methods: [], recoveryCodesRemaining: 0, passkeys: 0 };
     return MeDto.withMfa(user, mfa);
   }
 
   /**
    * Step-up: proves again who the caller is, with exactly one of `password`, `code` (the
-   * authenticator app's) or `recoveryCode`, so that this session may for `REAUTH_MAX_AGE`
+   * authenticator app's), `recoveryCode` or `webauthn` (a passkey's assertion for the
+   * options of `POST /api/auth/passkeys/login/options`), so that this session may for `REAUTH_MAX_AGE`
    * (10 minutes) make the writes that answer `403 REAUTH_REQUIRED` otherwise: changing
    * the password or the email, deleting the account, removing a second factor, new
    * recovery codes, and every admin write. Other sessions are not renewed. Counted by the

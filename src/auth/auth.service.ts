@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { LoginFailureReason } from '../audit/audit-event-type.js';
 import { AuditService } from '../audit/audit.service.js';
 import { AppError } from '../common/errors/app-error.js';
@@ -25,7 +26,7 @@ import type { LoginDto } from './dto/login.dto.js';
 import type { LogoutScope } from './dto/logout.dto.js';
 import type { RegisterDto } from './dto/register.dto.js';
 import type { Principal } from '../common/auth/principal.js';
-import { given as isGiven } from '../mfa/dto/factor-proof.js';
+import { exactlyOneFactor, FACTOR_FIELDS, given as isGiven } from '../mfa/dto/factor-proof.js';
 import { MfaService, type FactorProof } from '../mfa/mfa.service.js';
 import type { MfaRequiredDto, ReauthenticateDto } from './dto/mfa.dto.js';
 import { TokenService, type IssuedTokens } from './token.service.js';
@@ -176,14 +177,69 @@ export class AuthService {
       case 'invalid_token':
         throw new AppError(ErrorCode.INVALID_MFA_TOKEN);
       case 'wrong_code':
-        throw new AppError(outcome.dead ? ErrorCode.TOO_MANY_ATTEMPTS : ErrorCode.INVALID_CODE);
+        if (outcome.dead) throw new AppError(ErrorCode.TOO_MANY_ATTEMPTS);
+        throw new AppError(proof.webauthn ? ErrorCode.INVALID_PASSKEY : ErrorCode.INVALID_CODE);
       case 'verified':
         return this.openSession(outcome.user, identifier, client, {
-          amr: ['pwd', 'otp', 'mfa'],
+          amr: ['pwd', outcome.method === 'webauthn' ? 'hwk' : 'otp', 'mfa'],
           rehash: undefined,
           mfaMethod: outcome.method,
         });
     }
+  }
+
+  /**
+   * A username-less sign-in with a passkey (user verification required: possession and a
+   * PIN or biometric, `amr` hwk + user, AAL2). Counted by the login backoff of the
+   * passkey's account like a password; an unknown passkey costs only the IP limit.
+   */
+  async loginWithPasskey(
+    credential: AuthenticationResponseJSON,
+    client: ClientInfo,
+  ): Promise<IssuedTokens> {
+    const owner = await this.mfa.passkeyOwner(credential.id);
+    const identifier = owner && emailIdentifier(owner.email);
+    if (identifier) {
+      const attempt = await this.backoff.begin(identifier);
+      if (!attempt.allowed) {
+        this.metrics.loginOutcome('rate_limited');
+        throw new AppError(ErrorCode.RATE_LIMITED, undefined, undefined, {
+          'retry-after': String(attempt.retryAfterSeconds),
+        });
+      }
+    }
+    const signedIn = await this.mfa.passkeySignIn(credential);
+    if (!signedIn || !identifier || signedIn.user.id !== owner.id) {
+      this.metrics.loginOutcome('invalid_credentials');
+      await this.audit.record({
+        type: 'user.login_failed',
+        userId: owner?.id ?? null,
+        actorId: null,
+        client,
+        metadata: { reason: 'invalid_credentials', method: 'passkey' },
+      });
+      throw new AppError(ErrorCode.INVALID_PASSKEY);
+    }
+    const { user } = signedIn;
+    if (!user.active || (this.config.emailVerification === 'required' && !user.emailVerified)) {
+      await this.backoff.succeeded(identifier);
+      const reason = user.active ? 'email_not_verified' : 'account_disabled';
+      await this.loginFailed(client, reason, identifier, user, { method: 'passkey' });
+      throw new AppError(user.active ? ErrorCode.EMAIL_NOT_VERIFIED : ErrorCode.ACCOUNT_DISABLED);
+    }
+    const tokens = await this.openSession(user, identifier, client, {
+      amr: ['hwk', 'user', 'mfa'],
+      rehash: undefined,
+      loginMethod: 'passkey',
+    });
+    await this.audit.record({
+      type: 'passkey.login',
+      userId: user.id,
+      actorId: user.id,
+      client,
+      metadata: { passkeyId: signedIn.passkeyId },
+    });
+    return tokens;
   }
 
   /**
@@ -196,17 +252,15 @@ export class AuthService {
     dto: ReauthenticateDto,
     client: ClientInfo,
   ): Promise<void> {
-    const given = (['password', 'code', 'recoveryCode'] as const).filter((field) =>
-      isGiven(dto[field]),
-    );
+    const given = (['password', ...FACTOR_FIELDS] as const).filter((field) => isGiven(dto[field]));
     if (given.length !== 1) {
       throw new AppError(
         ErrorCode.VALIDATION_FAILED,
-        'Send exactly one of password, code or recoveryCode.',
+        'Send exactly one of password, code, recoveryCode or webauthn.',
         [
           {
             field: given[1] ?? 'password',
-            message: 'send exactly one of password, code or recoveryCode',
+            message: 'send exactly one of password, code, recoveryCode or webauthn',
           },
         ],
       );
@@ -226,12 +280,11 @@ export class AuthService {
       }
       method = 'password';
     } else {
-      method = await this.mfa.verifyFactor(
-        user,
-        given[0] === 'code' ? { code: dto.code } : { recoveryCode: dto.recoveryCode },
-        client,
-      );
-      if (!method) throw new AppError(ErrorCode.INVALID_CODE);
+      const proof = exactlyOneFactor(dto);
+      method = await this.mfa.verifyFactor(user, proof, client);
+      if (!method) {
+        throw new AppError(proof.webauthn ? ErrorCode.INVALID_PASSKEY : ErrorCode.INVALID_CODE);
+      }
     }
     await this.backoff.succeeded(identifier);
     await this.renewAuthentication(principal.sessionId, user, method, client);
@@ -261,7 +314,7 @@ export class AuthService {
     user: User,
     identifier: LoginIdentifier,
     client: ClientInfo,
-    how: { amr: string[]; rehash: string | undefined; mfaMethod?: string },
+    how: { amr: string[]; rehash: string | undefined; mfaMethod?: string; loginMethod?: string },
   ): Promise<IssuedTokens> {
     const { sessionId, refreshToken, refreshTokenHash } = newSession();
     const { refreshTokenTtlMs, maxAgeMs } = this.config.session;
@@ -284,7 +337,7 @@ export class AuthService {
         client,
         metadata: {
           sessionId,
-          method: identifier.kind,
+          method: how.loginMethod ?? identifier.kind,
           ...(how.mfaMethod ? { mfa: how.mfaMethod } : {}),
         },
       }),

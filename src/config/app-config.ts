@@ -26,6 +26,13 @@ export class AppConfig {
     /** How recent a session's authentication must be for sensitive writes (REAUTH_MAX_AGE). */
     readonly reauthMaxAgeMs: number;
   };
+  /** Passkeys: the relying party (WEBAUTHN_RP_ID, WEBAUTHN_RP_NAME, WEBAUTHN_ORIGINS). */
+  readonly webauthn!: {
+    readonly rpId: string;
+    readonly rpName: string;
+    /** The page origins an assertion may come from. */
+    readonly origins: readonly string[];
+  };
   readonly dataDir!: string;
   readonly database!: {
     /** Unset: the embedded PGlite database under `dataDir` is used. */
@@ -154,6 +161,7 @@ export const RATE_LIMITED_ROUTES = [
   'mfaVerify',
   'mfaManage',
   'reauthenticate',
+  'passkeyLogin',
 ] as const;
 export type RateLimitedRoute = (typeof RATE_LIMITED_ROUTES)[number];
 
@@ -213,6 +221,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     publicUrl,
     appUrl: trimSlash(env.APP_URL ?? publicUrl),
     mfa: { issuer: env.MFA_ISSUER, policy: env.MFA_POLICY, reauthMaxAgeMs: env.REAUTH_MAX_AGE },
+    webauthn: {
+      rpId: env.WEBAUTHN_RP_ID ?? new URL(publicUrl).hostname,
+      rpName: env.WEBAUTHN_RP_NAME ?? env.MFA_ISSUER,
+      origins: env.WEBAUTHN_ORIGINS.length > 0 ? env.WEBAUTHN_ORIGINS : [new URL(publicUrl).origin],
+    },
     dataDir: resolve(env.DATA_DIR),
     database: {
       url: env.DATABASE_URL,
@@ -274,6 +287,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
         reauthenticate: {
           ip: env.RATE_LIMIT_REAUTHENTICATE_IP,
           account: env.RATE_LIMIT_REAUTHENTICATE_ACCOUNT,
+        },
+        passkeyLogin: {
+          ip: env.RATE_LIMIT_PASSKEY_LOGIN_IP,
+          account: env.RATE_LIMIT_PASSKEY_LOGIN_ACCOUNT,
         },
         deleteAccount: {
           ip: env.RATE_LIMIT_DELETE_ACCOUNT_IP,

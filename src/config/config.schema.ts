@@ -257,6 +257,8 @@ export const envSchema = z.object({
   RATE_LIMIT_MFA_MANAGE_ACCOUNT: rateLimit('10/15m'),
   RATE_LIMIT_REAUTHENTICATE_IP: rateLimit('30/15m'),
   RATE_LIMIT_REAUTHENTICATE_ACCOUNT: rateLimit('10/15m'),
+  RATE_LIMIT_PASSKEY_LOGIN_IP: rateLimit('60/5m'),
+  RATE_LIMIT_PASSKEY_LOGIN_ACCOUNT: rateLimit('10/5m'),
   MFA_POLICY: oneOf(['optional', 'required-for-admins', 'required'], 'optional'),
   REAUTH_MAX_AGE: duration('10m'),
   MFA_ISSUER: z
@@ -264,6 +266,19 @@ export const envSchema = z.object({
     .default('authkit')
     .refine((text) => /^[^:\p{Cc}]{1,64}$/u.test(text), {
       message: 'must be 1-64 characters without a colon or control characters',
+    }),
+  WEBAUTHN_RP_ID: z
+    .string()
+    .optional()
+    .refine((text) => text === undefined || /^(?=.{1,253}$)[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(text), {
+      message: 'must be a lower-case host name such as example.com (no scheme, port or path)',
+    }),
+  WEBAUTHN_ORIGINS: originList(),
+  WEBAUTHN_RP_NAME: z
+    .string()
+    .optional()
+    .refine((text) => text === undefined || /^[^\p{Cc}]{1,64}$/u.test(text), {
+      message: 'must be 1-64 characters without control characters',
     }),
   LOGIN_BACKOFF_ENABLED: boolean(true),
   LOGIN_BACKOFF_THRESHOLD: integer(5, 1, 1_000_000),

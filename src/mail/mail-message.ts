@@ -30,6 +30,16 @@ export type MailMessage =
       context: { appUrl: string; byAdmin: boolean };
     }
   | {
+      template: 'passkey-added';
+      to: string;
+      context: { appUrl: string; name: string };
+    }
+  | {
+      template: 'passkey-removed';
+      to: string;
+      context: { appUrl: string; name: string };
+    }
+  | {
       template: 'recovery-code-used';
       to: string;
       context: { appUrl: string; remaining: number };
@@ -44,6 +54,8 @@ export const MAIL_SUBJECTS: Record<MailTemplate, string> = {
   'mfa-enabled': 'Two-step sign-in was turned on',
   'mfa-removed': 'Two-step sign-in was turned off',
   'recovery-code-used': 'A recovery code was used',
+  'passkey-added': 'A passkey was added to your account',
+  'passkey-removed': 'A passkey was removed from your account',
 };
 
 export function isMailTemplate(name: string): name is MailTemplate {

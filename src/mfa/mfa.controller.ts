@@ -2,7 +2,7 @@ import { Body, Controller, Delete, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Principal } from '../common/auth/principal.js';
 import { CurrentUser } from '../common/decorators/current-user.decorator.js';
-import { AllowedBeforeEnrolment } from '../common/decorators/public.decorator.js';
+import { AllowedBeforeEnrolment, Public } from '../common/decorators/public.decorator.js';
 import { RequiresRecentAuth } from '../common/decorators/recent-auth.decorator.js';
 import { Roles } from '../common/decorators/roles.decorator.js';
 import { ErrorCode } from '../common/errors/error-code.js';
@@ -19,6 +19,7 @@ import {
   StartTotpDto,
   TotpEnrolmentDto,
 } from './dto/mfa.dto.js';
+import { AuthenticationOptionsDto, MfaWebauthnOptionsDto } from './dto/passkey.dto.js';
 import { MfaService } from './mfa.service.js';
 
 /**
@@ -81,8 +82,9 @@ export class MfaController {
   }
 
   /**
-   * Turns two-step sign-in off: the password and a current code (or a recovery code).
-   * The authenticator and the recovery codes are deleted; the user is emailed.
+   * Removes the authenticator app: the password and a current second factor (a code, a
+   * recovery code or a passkey's `webauthn` assertion). With no passkey left two-step
+   * sign-in is off and the recovery codes are deleted too; the user is emailed.
    */
   @RateLimit('mfaManage')
   @RequiresRecentAuth()
@@ -139,6 +141,36 @@ export class MfaController {
   }
 }
 
+/** The second step of a login with a passkey: its options (the step itself is `mfa/verify`). */
+@ApiTags('mfa')
+@Controller('api/auth/mfa')
+export class MfaWebauthnController {
+  constructor(private readonly mfa: MfaService) {}
+
+  /**
+   * The options for `startAuthentication()` in the second step of a login: the passkeys
+   * of the account the `mfa_token` is for. Send the answer to `POST /api/auth/mfa/verify`
+   * as `webauthn`. The `mfa_token` is not used up; `401 INVALID_MFA_TOKEN` when it is
+   * not live or its account has no passkey. Rate limited like `mfa/verify`.
+   */
+  @Public()
+  @RateLimit('mfaVerify')
+  @Post('webauthn/options')
+  @HttpCode(200)
+  @ApiOperation({ operationId: 'mfaWebauthnOptions', summary: 'Start the passkey second step' })
+  @ApiProblems(
+    ErrorCode.VALIDATION_FAILED,
+    ErrorCode.INVALID_MFA_TOKEN,
+    ErrorCode.RATE_LIMITED,
+    ErrorCode.SERVICE_UNAVAILABLE,
+  )
+  options(@Body() dto: MfaWebauthnOptionsDto): Promise<AuthenticationOptionsDto> {
+    return this.mfa.webauthnOptionsFor(
+      dto.mfa_token,
+    ) as unknown as Promise<AuthenticationOptionsDto>;
+  }
+}
+
 @ApiTags('users')
 @ApiBearerAuth()
 @Controller('api/users')
@@ -146,8 +178,8 @@ export class MfaAdminController {
   constructor(private readonly mfa: MfaService) {}
 
   /**
-   * Removes the second factors of a locked-out user (role `ADMIN`): the authenticator and
-   * the recovery codes are deleted, every session of the user ends, the user is emailed
+   * Removes the second factors of a locked-out user (role `ADMIN`): the authenticator, the
+   * passkeys and the recovery codes are deleted, every session of the user ends, the user is emailed
    * and `mfa.removed` is audited with the admin as actor.
    */
   @Roles('ADMIN')

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import QRCode from 'qrcode';
 import { AuditService } from '../audit/audit.service.js';
 import { AppError } from '../common/errors/app-error.js';
@@ -14,6 +15,8 @@ import type { User } from '../users/entities/user.entity.js';
 import { PasswordService } from '../users/password.service.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { MfaChallengesRepository } from './mfa-challenges.repository.js';
+import { type PasskeyRecord, PasskeysRepository } from './passkeys/passkeys.repository.js';
+import { WebauthnService } from './passkeys/webauthn.service.js';
 import { MfaCrypto, passwordFingerprint } from './mfa-crypto.js';
 import { RecoveryCodesRepository } from './recovery-codes.repository.js';
 import { canonicalRecoveryCode, newRecoveryCodes } from './recovery-codes.js';
@@ -21,11 +24,12 @@ import { TotpFactorsRepository } from './totp-factors.repository.js';
 import { base32Secret, matchTotp, newTotpSecret, otpauthUrl } from './totp.js';
 
 /** The methods a second step accepts, as the login answer lists them. */
-export type MfaMethod = 'totp' | 'recovery_code';
-/** A second factor as presented: a TOTP code or a recovery code. */
+export type MfaMethod = 'totp' | 'webauthn' | 'recovery_code';
+/** A second factor as presented: a TOTP code, a passkey's assertion or a recovery code. */
 export interface FactorProof {
   code?: string | undefined;
   recoveryCode?: string | undefined;
+  webauthn?: AuthenticationResponseJSON | undefined;
 }
 
 /** How long an `mfa_token` lives (issue 16: 5 minutes). */
@@ -34,8 +38,9 @@ export const MFA_TOKEN_TTL_MS = 5 * 60_000;
 export const MFA_MAX_ATTEMPTS = 5;
 
 export interface MfaStatus {
-  methods: 'totp'[];
+  methods: ('totp' | 'webauthn')[];
   recoveryCodesRemaining: number;
+  passkeys: number;
 }
 
 export interface TotpEnrolment {
@@ -67,12 +72,29 @@ export class MfaService {
     private readonly audit: AuditService,
     private readonly config: AppConfig,
     private readonly backoff: LoginBackoff,
+    private readonly passkeys: PasskeysRepository,
+    private readonly webauthn: WebauthnService,
   ) {}
 
   async status(userId: string): Promise<MfaStatus> {
+    const { methods, passkeys } = await this.factorCounts(userId);
+    if (methods.length === 0) return { methods, recoveryCodesRemaining: 0, passkeys };
+    return { methods, recoveryCodesRemaining: await this.codes.remaining(userId), passkeys };
+  }
+
+  /** The second factors a user has: a confirmed TOTP authenticator, passkeys. */
+  private async factorsOf(userId: string): Promise<('totp' | 'webauthn')[]> {
+    return (await this.factorCounts(userId)).methods;
+  }
+
+  private async factorCounts(userId: string) {
     const factor = await this.totp.find(userId);
-    if (!factor?.confirmed) return { methods: [], recoveryCodesRemaining: 0 };
-    return { methods: ['totp'], recoveryCodesRemaining: await this.codes.remaining(userId) };
+    const passkeys = await this.passkeys.countOfUser(userId);
+    const methods: ('totp' | 'webauthn')[] = [
+      ...(factor?.confirmed ? (['totp'] as const) : []),
+      ...(passkeys > 0 ? (['webauthn'] as const) : []),
+    ];
+    return { methods, passkeys };
   }
 
   /** A new TOTP secret, pending until `confirmTotp`; replaces a pending one. */
@@ -118,21 +140,177 @@ export class MfaService {
     return recoveryCodes;
   }
 
-  /** Removes TOTP and the recovery codes: the password and a current second factor. */
+  /**
+   * Removes the TOTP authenticator: the password and a current second factor. With no
+   * passkey left, two-step sign-in is off and the recovery codes go too.
+   */
   async removeTotp(user: User, password: string, proof: FactorProof, client: ClientInfo) {
     await this.checkPassword(user, password);
-    await this.removeWithProof(user, proof, client);
+    await this.removeTotpWithProof(user, proof, client);
   }
 
   /** The factor is checked (and spent) outside the transaction: a wrong one stays audited. */
-  private async removeWithProof(user: User, proof: FactorProof, client: ClientInfo) {
+  private async removeTotpWithProof(user: User, proof: FactorProof, client: ClientInfo) {
+    if (!(await this.totp.find(user.id))?.confirmed) throw new AppError(ErrorCode.MFA_NOT_ENABLED);
     await this.requireFactor(user, proof, client);
-    await this.removeAllTransaction(user, user.id, client);
+    await this.removeTotpTransaction(user, client);
   }
 
   @Transactional()
-  private async removeAllTransaction(user: User, actorId: string, client: ClientInfo) {
-    await this.removeAll(user, actorId, client);
+  private async removeTotpTransaction(user: User, client: ClientInfo) {
+    if (!(await this.totp.delete(user.id))) throw new AppError(ErrorCode.MFA_NOT_ENABLED);
+    await this.afterFactorRemoved(user, user.id, client, 'totp');
+  }
+
+  /**
+   * After a factor went: with none left, two-step sign-in is off (the recovery codes and
+   * pending second steps go, `mfa.removed`, the user emailed); answers whether it is off.
+   */
+  private async afterFactorRemoved(
+    user: User,
+    actorId: string,
+    client: ClientInfo,
+    method: 'totp' | 'webauthn',
+  ): Promise<boolean> {
+    if ((await this.factorsOf(user.id)).length > 0) {
+      if (method === 'totp') {
+        await this.audit.record({
+          type: 'mfa.removed',
+          userId: user.id,
+          actorId,
+          client,
+          metadata: { method, remainingOn: true },
+        });
+      }
+      return false;
+    }
+    await this.removeAll(user, actorId, client, method);
+    return true;
+  }
+
+  async listPasskeys(userId: string): Promise<PasskeyRecord[]> {
+    return this.passkeys.listOfUser(userId);
+  }
+
+  /**
+   * Registers a passkey from `startRegistration()`'s answer. The account's first second
+   * factor turns two-step sign-in on and answers ten recovery codes.
+   */
+  async addPasskey(
+    user: User,
+    credential: RegistrationResponseJSON,
+    name: string | undefined,
+    client: ClientInfo,
+  ): Promise<{ passkey: PasskeyRecord; recoveryCodes?: string[] }> {
+    // Verified (and its challenge used up) before the transaction: a refused one stays used.
+    const verified = await this.webauthn.verifyRegistration(user, credential);
+    return this.addPasskeyTransaction(
+      user,
+      { ...verified, name: name?.trim() || 'Passkey' },
+      client,
+    );
+  }
+
+  @Transactional()
+  private async addPasskeyTransaction(
+    user: User,
+    verified: Parameters<PasskeysRepository['insert']>[0],
+    client: ClientInfo,
+  ): Promise<{ passkey: PasskeyRecord; recoveryCodes?: string[] }> {
+    const first = (await this.factorsOf(user.id)).length === 0;
+    const passkey = await this.passkeys.insert(verified);
+    if (!passkey) throw new AppError(ErrorCode.PASSKEY_EXISTS);
+    await this.audit.record({
+      type: 'passkey.added',
+      userId: user.id,
+      actorId: user.id,
+      client,
+      metadata: { passkeyId: passkey.id, deviceType: passkey.deviceType },
+    });
+    if (!first) {
+      await this.outbox.enqueue({
+        template: 'passkey-added',
+        to: user.email,
+        context: { appUrl: this.config.appUrl, name: passkey.name },
+      });
+      return { passkey };
+    }
+    const recoveryCodes = await this.replaceRecoveryCodes(user.id);
+    await this.users.setMfaEnabled(user.id, true);
+    await this.audit.record({
+      type: 'mfa.enrolled',
+      userId: user.id,
+      actorId: user.id,
+      client,
+      metadata: { method: 'webauthn' },
+    });
+    await this.outbox.enqueue({
+      template: 'mfa-enabled',
+      to: user.email,
+      context: { appUrl: this.config.appUrl },
+    });
+    return { passkey, recoveryCodes };
+  }
+
+  @Transactional()
+  async renamePasskey(
+    user: User,
+    id: string,
+    name: string,
+    client: ClientInfo,
+  ): Promise<PasskeyRecord> {
+    const passkey = await this.passkeys.rename(user.id, id, name.trim());
+    if (!passkey) throw new AppError(ErrorCode.NOT_FOUND);
+    await this.audit.record({
+      type: 'passkey.renamed',
+      userId: user.id,
+      actorId: user.id,
+      client,
+      metadata: { passkeyId: id },
+    });
+    return passkey;
+  }
+
+  /** Removes a passkey (the route asks for a recent authentication); the last factor turns MFA off. */
+  @Transactional()
+  async removePasskey(user: User, id: string, client: ClientInfo): Promise<void> {
+    const passkey = await this.passkeys.findOfUser(user.id, id);
+    if (!passkey || !(await this.passkeys.delete(user.id, id))) {
+      throw new AppError(ErrorCode.NOT_FOUND);
+    }
+    await this.audit.record({
+      type: 'passkey.removed',
+      userId: user.id,
+      actorId: user.id,
+      client,
+      metadata: { passkeyId: id },
+    });
+    if (!(await this.afterFactorRemoved(user, user.id, client, 'webauthn'))) {
+      await this.outbox.enqueue({
+        template: 'passkey-removed',
+        to: user.email,
+        context: { appUrl: this.config.appUrl, name: passkey.name },
+      });
+    }
+  }
+
+  /**
+   * A username-less sign-in: the user whose passkey made this assertion (user verification
+   * required), or undefined. The caller opens the session.
+   */
+  async passkeySignIn(
+    credential: AuthenticationResponseJSON,
+  ): Promise<{ user: User; passkeyId: string } | undefined> {
+    const assertion = await this.webauthn.verifyAssertion(credential, null);
+    if (!assertion?.userVerified) return undefined;
+    const user = await this.users.findById(assertion.passkey.userId);
+    return user && { user, passkeyId: assertion.passkey.id };
+  }
+
+  /** The owner of the passkey an assertion names, before it is verified (for the backoff). */
+  async passkeyOwner(credentialId: string): Promise<User | undefined> {
+    const passkey = await this.passkeys.findByCredentialId(credentialId);
+    return passkey && this.users.findById(passkey.userId);
   }
 
   /** Ten new recovery codes (the old ones stop working): the password and a second factor. */
@@ -176,7 +354,7 @@ export class MfaService {
     const user = await this.users.findById(userId);
     if (!user) throw new AppError(ErrorCode.NOT_FOUND);
     if (!user.mfaEnabled) throw new AppError(ErrorCode.MFA_NOT_ENABLED);
-    await this.removeAll(user, adminId, client);
+    await this.removeAll(user, adminId, client, 'all');
     await this.sessions.revokeAllOfUser(user.id);
   }
 
@@ -203,8 +381,29 @@ export class MfaService {
     return {
       mfaToken,
       expiresInSeconds: MFA_TOKEN_TTL_MS / 1000,
-      methods: ['totp', 'recovery_code'],
+      methods: [...(await this.factorsOf(user.id)), 'recovery_code'],
     };
+  }
+
+  /**
+   * Options for a passkey assertion in the second step of a login: of the passkeys of the
+   * user the live `mfa_token` is for. The token is not used up.
+   */
+  async webauthnOptionsFor(mfaToken: string) {
+    const challenge = await this.challenges.findLive(hashToken(mfaToken));
+    if (!challenge || (await this.passkeys.countOfUser(challenge.userId)) === 0) {
+      throw new AppError(ErrorCode.INVALID_MFA_TOKEN);
+    }
+    return this.webauthn.authenticationOptions(challenge.userId);
+  }
+
+  /** Options for a passkey assertion anywhere else: a username-less sign-in, a step-up. */
+  discoverableOptions() {
+    return this.webauthn.authenticationOptions(null);
+  }
+
+  registrationOptions(user: User) {
+    return this.webauthn.registrationOptions(user);
   }
 
   /** Who a live `mfa_token` is for (before its backoff is consulted), without using it. */
@@ -287,7 +486,7 @@ export class MfaService {
         userId: user.id,
         actorId: null,
         client,
-        metadata: { method: proof.recoveryCode !== undefined ? 'recovery_code' : 'totp' },
+        metadata: { method: proofMethod(proof) },
       });
       return undefined;
     }
@@ -310,6 +509,10 @@ export class MfaService {
   }
 
   private async useFactor(user: User, proof: FactorProof): Promise<MfaMethod | undefined> {
+    if (proof.webauthn !== undefined) {
+      const assertion = await this.webauthn.verifyAssertion(proof.webauthn, user.id);
+      return assertion ? 'webauthn' : undefined;
+    }
     if (proof.recoveryCode !== undefined) {
       const code = canonicalRecoveryCode(proof.recoveryCode);
       // Looked up by its keyed hash: nothing is compared character by character.
@@ -326,13 +529,20 @@ export class MfaService {
   }
 
   private async requireFactor(user: User, proof: FactorProof, client: ClientInfo) {
-    const factor = await this.totp.find(user.id);
-    if (!factor?.confirmed) throw new AppError(ErrorCode.MFA_NOT_ENABLED);
-    if (!(await this.checkFactor(user, proof, client))) throw new AppError(ErrorCode.INVALID_CODE);
+    if ((await this.factorsOf(user.id)).length === 0) throw new AppError(ErrorCode.MFA_NOT_ENABLED);
+    if (!(await this.checkFactor(user, proof, client))) {
+      throw new AppError(proof.webauthn ? ErrorCode.INVALID_PASSKEY : ErrorCode.INVALID_CODE);
+    }
   }
 
-  private async removeAll(user: User, actorId: string, client: ClientInfo) {
+  private async removeAll(
+    user: User,
+    actorId: string,
+    client: ClientInfo,
+    method: 'totp' | 'webauthn' | 'all',
+  ) {
     await this.totp.delete(user.id);
+    await this.passkeys.deleteAllOfUser(user.id);
     await this.codes.deleteAll(user.id);
     await this.challenges.deleteAllOfUser(user.id);
     await this.users.setMfaEnabled(user.id, false);
@@ -342,7 +552,7 @@ export class MfaService {
       userId: user.id,
       actorId,
       client,
-      metadata: { method: 'totp', ...(byAdmin ? { byAdmin } : {}) },
+      metadata: { method, ...(byAdmin ? { byAdmin } : {}) },
     });
     await this.outbox.enqueue({
       template: 'mfa-removed',
@@ -371,4 +581,9 @@ export class MfaService {
       throw new AppError(ErrorCode.INVALID_CURRENT_PASSWORD);
     }
   }
+}
+
+function proofMethod(proof: FactorProof): MfaMethod {
+  if (proof.webauthn !== undefined) return 'webauthn';
+  return proof.recoveryCode !== undefined ? 'recovery_code' : 'totp';
 }

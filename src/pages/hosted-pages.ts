@@ -26,6 +26,11 @@ function bootstrapDist(): string {
   return join(dirname(require.resolve('bootstrap/package.json')), 'dist');
 }
 
+/** `@simplewebauthn/browser`'s ES modules (its `import` entry's directory), for the passkey pages. */
+function simpleWebauthnEsm(): string {
+  return dirname(fileURLToPath(import.meta.resolve('@simplewebauthn/browser')));
+}
+
 /**
  * Pages and assets carry no version in their names, so browsers keep them but revalidate
  * them (ETag / Last-Modified) on every use: an upgrade shows at once.
@@ -36,7 +41,7 @@ function revalidate(reply: FastifyReply): void {
 
 /**
  * Serves the hosted pages (HTML, their compiled scripts and CSS under `/assets/`, Bootstrap
- * under `/vendor/bootstrap/`) with plain Fastify routes: they are not API operations, so
+ * under `/vendor/bootstrap/`, `@simplewebauthn/browser` under `/vendor/simplewebauthn/`) with plain Fastify routes: they are not API operations, so
  * they stay out of the OpenAPI document and out of the access-token guard (each page's
  * script calls the API with the token itself). Only these exact paths are added, so nothing
  * shadows `/api`, `/docs`, `/health`, `/metrics` or `/.well-known`; a missing asset is the
@@ -68,6 +73,14 @@ export async function mountHostedPages(app: NestFastifyApplication): Promise<voi
     root: bootstrapDist(),
     prefix: '/vendor/bootstrap/',
     decorateReply: false,
+  });
+  await app.register(fastifyStatic, {
+    ...common,
+    root: simpleWebauthnEsm(),
+    prefix: '/vendor/simplewebauthn/',
+    decorateReply: false,
+    // Its modules only (no typings, no source maps).
+    allowedPath: (path: string) => path.endsWith('.js'),
   });
 
   const fastify = app.getHttpAdapter().getInstance();

@@ -33,6 +33,7 @@ export function accountOf(route: RateLimitedRoute, body: unknown): LoginIdentifi
     case 'mfaVerify': // keyed by its mfa_token, mfaManage by the caller
     case 'mfaManage':
     case 'reauthenticate':
+    case 'passkeyLogin': // keyed by the user handle of the assertion
       return undefined;
   }
 }

@@ -40,6 +40,9 @@ export function countsFor(route: RateLimitedRoute, request: LimitedRequest): boo
  *   cannot be replayed in a burst, each request hashing a new password);
  * - mfa/verify: `user:<id>` of the user the `mfa_token` names (its prefix), so a new login
  *   does not buy new attempts;
+ * - passkeys/login: `user:<id>` of the user handle the assertion claims (the passkey's
+ *   user id, which a discoverable credential returns), so that one account's passkey
+ *   cannot be tried in bursts from many IPs;
  * - the others: the normalized email or username of the body (`accountOf`).
  */
 export function accountKeyOf(route: RateLimitedRoute, request: LimitedRequest): string | undefined {
@@ -51,6 +54,15 @@ export function accountKeyOf(route: RateLimitedRoute, request: LimitedRequest): 
     // `<user id>.<secret>` (MfaService.createChallenge): the account is the user.
     const token = (request.body as { mfa_token?: unknown } | null | undefined)?.mfa_token;
     const userId = typeof token === 'string' ? token.split('.', 1)[0] : undefined;
+    return userId && UUID.test(userId) ? `user:${userId.toLowerCase()}` : undefined;
+  }
+  if (route === 'passkeyLogin') {
+    const body = request.body as { credential?: { response?: { userHandle?: unknown } } } | null;
+    const handle = body?.credential?.response?.userHandle;
+    const userId =
+      typeof handle === 'string' && handle.length <= 64
+        ? Buffer.from(handle, 'base64url').toString('utf8')
+        : undefined;
     return userId && UUID.test(userId) ? `user:${userId.toLowerCase()}` : undefined;
   }
   if (route === 'resetPassword') {

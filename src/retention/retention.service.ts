@@ -7,6 +7,7 @@ import {
 import { AppConfig } from '../config/app-config.js';
 import { AuditRepository } from '../audit/audit.repository.js';
 import { MfaChallengesRepository } from '../mfa/mfa-challenges.repository.js';
+import { WebauthnChallengesRepository } from '../mfa/passkeys/webauthn-challenges.repository.js';
 import { MailOutboxRepository } from '../mail/mail-outbox.repository.js';
 import { EmailVerificationsRepository } from '../recovery/email-verifications.repository.js';
 import { PasswordResetsRepository } from '../recovery/password-resets.repository.js';
@@ -21,7 +22,8 @@ export type RetentionTable =
   | 'password_resets'
   | 'email_verifications'
   | 'mail_outbox'
-  | 'mfa_challenges';
+  | 'mfa_challenges'
+  | 'webauthn_challenges';
 
 /** Which retention applies to a table, and the deletion of one batch by its own repository. */
 interface RetentionRule {
@@ -55,6 +57,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
     verifications: EmailVerificationsRepository,
     outbox: MailOutboxRepository,
     challenges: MfaChallengesRepository,
+    webauthnChallenges: WebauthnChallengesRepository,
     private readonly config: AppConfig,
   ) {
     this.rules = {
@@ -81,6 +84,11 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
       mfa_challenges: {
         retention: 'expired',
         deleteBatch: (ms, n) => challenges.deleteExpiredBatch(ms, n),
+      },
+      /** Passkey challenges expired EXPIRED_RETENTION ago (used ones are deleted when used). */
+      webauthn_challenges: {
+        retention: 'expired',
+        deleteBatch: (ms, n) => webauthnChallenges.deleteExpiredBatch(ms, n),
       },
     };
   }

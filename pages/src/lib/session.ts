@@ -9,7 +9,7 @@
 //   token in an HttpOnly cookie this script cannot read; `send()` echoes the readable
 //   `XSRF-TOKEN` cookie in the `X-XSRF-TOKEN` header (double-submit CSRF check).
 import { ApiError, readCookie, send, XSRF_COOKIE, type SendOptions } from './api.js';
-import type { TokenResponse, User } from './types.js';
+import type { MfaRequired, TokenResponse, User } from './types.js';
 
 const REFRESH_KEY = 'authkit.refresh_token';
 /** Refresh this long before the access token expires (a fifth of its life when shorter). */
@@ -60,10 +60,31 @@ export interface Credentials {
   password: string;
 }
 
-export async function login(credentials: Credentials): Promise<User> {
+/** The password step: signed in, or the second step it asks for. */
+export async function login(credentials: Credentials): Promise<User | MfaRequired> {
+  const answer = await send<TokenResponse | MfaRequired>('/api/auth/login', {
+    method: 'POST',
+    body: credentials,
+  });
+  return 'mfa_required' in answer ? answer : accept(answer);
+}
+
+/** The second step: the `mfa_token` and a code, a recovery code or a passkey's assertion. */
+export async function verifySecondStep(
+  mfaToken: string,
+  proof: { code: string } | { recoveryCode: string } | { webauthn: unknown },
+): Promise<User> {
   return accept(
-    await send<TokenResponse>('/api/auth/login', { method: 'POST', body: credentials }),
+    await send<TokenResponse>('/api/auth/mfa/verify', {
+      method: 'POST',
+      body: { mfa_token: mfaToken, ...proof },
+    }),
   );
+}
+
+/** Signs in with the tokens of another route (a passkey sign-in). */
+export function adopt(tokens: TokenResponse): User {
+  return accept(tokens);
 }
 
 /** True when this tab may hold a session (a stored refresh token, or the cookie pair). */

@@ -16,6 +16,30 @@ export interface User {
   updatedAt: string;
   lastLoginAt: string | null;
   externalId: string | null;
+  mfaEnabled: boolean;
+}
+
+/** What a correct password answers when the account has a second factor. */
+export interface MfaRequired {
+  mfa_required: true;
+  mfa_token: string;
+  expires_in: number;
+  methods: ('totp' | 'webauthn' | 'recovery_code')[];
+}
+
+/** `GET /api/auth/me`: the user and their second factors. */
+export interface Me extends User {
+  mfa: { methods: ('totp' | 'webauthn')[]; recoveryCodesRemaining: number; passkeys: number };
+}
+
+export interface Passkey {
+  id: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  deviceType: 'singleDevice' | 'multiDevice';
+  backedUp: boolean;
+  transports: string[];
 }
 
 /** OAuth 2.0 token response; `refresh_token` is absent in cookie transport. */

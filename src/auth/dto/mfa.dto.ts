@@ -16,12 +16,16 @@ export class MfaRequiredDto {
   /** Seconds until the `mfa_token` expires. @example 300 */
   expires_in: number;
 
-  /** What the second step accepts. @example ["totp","recovery_code"] */
-  @ApiProperty({ enum: ['totp', 'recovery_code'], isArray: true })
-  methods: ('totp' | 'recovery_code')[];
+  /**
+   * What the second step accepts: the factors the account has (`webauthn`: a passkey,
+   * options from `POST /api/auth/mfa/webauthn/options`) and `recovery_code`.
+   * @example ["totp","recovery_code"]
+   */
+  @ApiProperty({ enum: ['totp', 'webauthn', 'recovery_code'], isArray: true })
+  methods: ('totp' | 'webauthn' | 'recovery_code')[];
 }
 
-/** Exactly one of `password`, `code` or `recoveryCode`. */
+/** Exactly one of `password`, `code`, `recoveryCode` or `webauthn`. */
 export class ReauthenticateDto extends FactorCodesDto {
   /** The current password. @example "correct horse battery staple" */
   @IsOptional()
@@ -30,7 +34,10 @@ export class ReauthenticateDto extends FactorCodesDto {
   password?: string;
 }
 
-/** The second step of a login: the `mfa_token` and exactly one of `code` or `recoveryCode`. */
+/**
+ * The second step of a login: the `mfa_token` and exactly one of `code`, `recoveryCode` or
+ * `webauthn`.
+ */
 export class MfaVerifyDto extends FactorCodesDto {
   /** From the login answer. @example "c2VjcmV0LW1mYS10b2tlbi1leGFtcGxl..." */
   @IsString()

@@ -1,5 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsObject, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
+import { AssertionCredentialDto } from './passkey.dto.js';
 
 export class StartTotpDto {
   /** The current password. @example "correct horse battery staple" */
@@ -40,7 +42,10 @@ export class RecoveryCodesDto {
   recoveryCodes: string[];
 }
 
-/** A second factor: exactly one of `code` or `recoveryCode` (checked by `exactlyOneFactor`). */
+/**
+ * A second factor: exactly one of `code`, `recoveryCode` or `webauthn` (checked by
+ * `exactlyOneFactor`).
+ */
 export class FactorCodesDto {
   /** A current code of the authenticator app. @example "123456" */
   @IsOptional()
@@ -53,6 +58,17 @@ export class FactorCodesDto {
   @IsString()
   @MaxLength(64)
   recoveryCode?: string;
+
+  /**
+   * A passkey's assertion: `startAuthentication()`'s answer to the options of
+   * `POST /api/auth/mfa/webauthn/options` (second step of a login) or
+   * `POST /api/auth/passkeys/login/options` (elsewhere).
+   */
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => AssertionCredentialDto)
+  webauthn?: AssertionCredentialDto;
 }
 
 /** The password and exactly one of `code` or `recoveryCode`. */
@@ -64,10 +80,13 @@ export class FactorProofDto extends FactorCodesDto {
 }
 
 export class MfaStatusDto {
-  /** The second factors the user has. @example ["totp"] */
-  @ApiProperty({ enum: ['totp'], isArray: true })
-  methods: 'totp'[];
+  /** The second factors the user has. @example ["totp","webauthn"] */
+  @ApiProperty({ enum: ['totp', 'webauthn'], isArray: true })
+  methods: ('totp' | 'webauthn')[];
 
   /** Unused recovery codes left. @example 10 */
   recoveryCodesRemaining: number;
+
+  /** How many passkeys the user has registered. @example 1 */
+  passkeys: number;
 }
