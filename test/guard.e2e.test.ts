@@ -17,6 +17,10 @@ const PUBLIC = new Set([
   'POST /api/recovery/reset-password',
   // The second step of a login: it takes the mfa_token of the password step, no access token.
   'POST /api/auth/mfa/verify',
+  'POST /api/auth/mfa/webauthn/options',
+  // Passkey sign-in: a passkey's assertion instead of a password.
+  'POST /api/auth/passkeys/login/options',
+  'POST /api/auth/passkeys/login',
 ]);
 
 /** Takes an access token or a refresh token: 401 without either, but not bearer-only. */

@@ -123,21 +123,7 @@ export class MfaService {
     if (step === undefined || !(await this.totp.confirm(user.id, factor.secretSealed, step))) {
       throw new AppError(ErrorCode.INVALID_CODE);
     }
-    const recoveryCodes = await this.replaceRecoveryCodes(user.id);
-    await this.users.setMfaEnabled(user.id, true);
-    await this.audit.record({
-      type: 'mfa.enrolled',
-      userId: user.id,
-      actorId: user.id,
-      client,
-      metadata: { method: 'totp' },
-    });
-    await this.outbox.enqueue({
-      template: 'mfa-enabled',
-      to: user.email,
-      context: { appUrl: this.config.appUrl },
-    });
-    return recoveryCodes;
+    return this.turnOn(user, 'totp', client);
   }
 
   /**
@@ -235,6 +221,18 @@ export class MfaService {
       });
       return { passkey };
     }
+    return { passkey, recoveryCodes: await this.turnOn(user, 'webauthn', client) };
+  }
+
+  /**
+   * A factor confirmed: ten new recovery codes, two-step sign-in on, `mfa.enrolled`, the
+   * user emailed. In the caller's transaction.
+   */
+  private async turnOn(
+    user: User,
+    method: 'totp' | 'webauthn',
+    client: ClientInfo,
+  ): Promise<string[]> {
     const recoveryCodes = await this.replaceRecoveryCodes(user.id);
     await this.users.setMfaEnabled(user.id, true);
     await this.audit.record({
@@ -242,14 +240,14 @@ export class MfaService {
       userId: user.id,
       actorId: user.id,
       client,
-      metadata: { method: 'webauthn' },
+      metadata: { method },
     });
     await this.outbox.enqueue({
       template: 'mfa-enabled',
       to: user.email,
       context: { appUrl: this.config.appUrl },
     });
-    return { passkey, recoveryCodes };
+    return recoveryCodes;
   }
 
   @Transactional()

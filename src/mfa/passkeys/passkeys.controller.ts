@@ -41,7 +41,6 @@ function passkeyDto(passkey: PasskeyRecord): PasskeyDto {
  * limited like the other second-factor routes (`RATE_LIMIT_MFA_MANAGE_*`).
  */
 @ApiTags('passkeys')
-@ApiBearerAuth()
 @Controller('api/auth/passkeys')
 export class PasskeysController {
   constructor(private readonly mfa: MfaService) {}
@@ -57,6 +56,7 @@ export class PasskeysController {
   @RequiresRecentAuth()
   @Post('registration/options')
   @HttpCode(200)
+  @ApiBearerAuth()
   @ApiOperation({ operationId: 'passkeyRegistrationOptions', summary: 'Start adding a passkey' })
   @ApiProblems(
     ErrorCode.VALIDATION_FAILED,
@@ -79,6 +79,7 @@ export class PasskeysController {
   @RequiresRecentAuth()
   @Post('registration')
   @HttpCode(201)
+  @ApiBearerAuth()
   @ApiOperation({ operationId: 'registerPasskey', summary: 'Add a passkey' })
   @ApiProblems(
     ErrorCode.VALIDATION_FAILED,
@@ -104,6 +105,7 @@ export class PasskeysController {
   /** The caller's passkeys, newest first. */
   @AllowedBeforeEnrolment()
   @Get()
+  @ApiBearerAuth()
   @ApiOperation({ operationId: 'listPasskeys', summary: 'List my passkeys' })
   @ApiProblems(ErrorCode.UNAUTHORIZED)
   async list(@CurrentUser() caller: Principal<User>): Promise<PasskeyDto[]> {
@@ -113,6 +115,7 @@ export class PasskeysController {
   /** Renames one of the caller's passkeys. */
   @RateLimit('mfaManage')
   @Patch(':id')
+  @ApiBearerAuth()
   @ApiOperation({ operationId: 'renamePasskey', summary: 'Rename a passkey' })
   @ApiUuidParam('id', 'The passkey id.')
   @ApiProblems(
@@ -138,6 +141,7 @@ export class PasskeysController {
   @RequiresRecentAuth()
   @Delete(':id')
   @HttpCode(204)
+  @ApiBearerAuth()
   @ApiOperation({ operationId: 'removePasskey', summary: 'Remove a passkey' })
   @ApiUuidParam('id', 'The passkey id.')
   @ApiProblems(
