@@ -307,6 +307,28 @@ describe('username-less sign-in', () => {
     expectProblem(await signIn(weak), 401, 'INVALID_PASSKEY');
   });
 
+  it('refuses an assertion without a user handle (username-less sign-in must name its user)', async () => {
+    const { authenticator } = await userWithPasskey();
+    const options = await loginOptions();
+    const assertion = authenticator.assert(options.body);
+    const response: Partial<typeof assertion.response> = { ...assertion.response };
+    delete response.userHandle;
+    expectProblem(await passkeyLogin({ ...assertion, response }), 401, 'INVALID_PASSKEY');
+  });
+
+  it('answers 400 VALIDATION_FAILED, never 500, to a credential without its response', async () => {
+    const bare = { id: 'a', rawId: 'a', type: 'public-key', clientExtensionResults: {} };
+    expectProblem(await passkeyLogin(bare), 400, 'VALIDATION_FAILED');
+    const u = await registerAndLogin(api);
+    expectProblem(await registerCredential(u.accessToken, bare), 400, 'VALIDATION_FAILED');
+    const first = await api.post(
+      '/api/auth/reauthenticate',
+      { webauthn: bare },
+      { token: u.accessToken },
+    );
+    expectProblem(first, 400, 'VALIDATION_FAILED');
+  });
+
   it('refuses a cloned authenticator: a counter that does not move forward', async () => {
     const { authenticator } = await userWithPasskey();
     expect((await signIn(authenticator)).status).toBe(200); // counter 1

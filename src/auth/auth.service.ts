@@ -227,11 +227,8 @@ export class AuthService {
       await this.loginFailed(client, reason, identifier, user, { method: 'passkey' });
       throw new AppError(user.active ? ErrorCode.EMAIL_NOT_VERIFIED : ErrorCode.ACCOUNT_DISABLED);
     }
-    const tokens = await this.openSession(user, identifier, client, {
-      amr: ['hwk', 'user', 'mfa'],
-      rehash: undefined,
-      loginMethod: 'passkey',
-    });
+    // Written before the session opens: a failure here leaves no session behind an error
+    // answer. The session's own `user.login` (method `passkey`) goes with it in one statement.
     await this.audit.record({
       type: 'passkey.login',
       userId: user.id,
@@ -239,7 +236,11 @@ export class AuthService {
       client,
       metadata: { passkeyId: signedIn.passkeyId },
     });
-    return tokens;
+    return this.openSession(user, identifier, client, {
+      amr: ['hwk', 'user', 'mfa'],
+      rehash: undefined,
+      loginMethod: 'passkey',
+    });
   }
 
   /**

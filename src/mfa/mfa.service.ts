@@ -115,6 +115,7 @@ export class MfaService {
   /** Activates the pending TOTP factor with a code from it; answers the recovery codes. */
   @Transactional()
   async confirmTotp(user: User, code: string, client: ClientInfo): Promise<string[]> {
+    await this.users.lockById(user.id);
     const factor = await this.totp.find(user.id);
     if (!factor || factor.confirmed) throw new AppError(ErrorCode.MFA_NOT_PENDING);
     const secret = this.crypto.openSecret(user.id, factor.secretSealed);
@@ -144,6 +145,7 @@ export class MfaService {
 
   @Transactional()
   private async removeTotpTransaction(user: User, client: ClientInfo) {
+    await this.users.lockById(user.id);
     if (!(await this.totp.delete(user.id))) throw new AppError(ErrorCode.MFA_NOT_ENABLED);
     await this.afterFactorRemoved(user, user.id, client, 'totp');
   }
@@ -203,6 +205,7 @@ export class MfaService {
     verified: Parameters<PasskeysRepository['insert']>[0],
     client: ClientInfo,
   ): Promise<{ passkey: PasskeyRecord; recoveryCodes?: string[] }> {
+    await this.users.lockById(user.id);
     const first = (await this.factorsOf(user.id)).length === 0;
     const passkey = await this.passkeys.insert(verified);
     if (!passkey) throw new AppError(ErrorCode.PASSKEY_EXISTS);
@@ -272,6 +275,7 @@ export class MfaService {
   /** Removes a passkey (the route asks for a recent authentication); the last factor turns MFA off. */
   @Transactional()
   async removePasskey(user: User, id: string, client: ClientInfo): Promise<void> {
+    await this.users.lockById(user.id);
     const passkey = await this.passkeys.findOfUser(user.id, id);
     if (!passkey || !(await this.passkeys.delete(user.id, id))) {
       throw new AppError(ErrorCode.NOT_FOUND);
@@ -349,7 +353,7 @@ export class MfaService {
    */
   @Transactional()
   async adminReset(userId: string, adminId: string, client: ClientInfo): Promise<void> {
-    const user = await this.users.findById(userId);
+    const user = await this.users.lockById(userId);
     if (!user) throw new AppError(ErrorCode.NOT_FOUND);
     if (!user.mfaEnabled) throw new AppError(ErrorCode.MFA_NOT_ENABLED);
     await this.removeAll(user, adminId, client, 'all');

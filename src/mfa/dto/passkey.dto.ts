@@ -123,12 +123,15 @@ class PublicKeyCredentialDto {
 }
 
 export class RegistrationCredentialDto extends PublicKeyCredentialDto {
+  // Required: class-validator skips @ValidateNested() for a missing value.
+  @IsObject()
   @ValidateNested()
   @Type(() => AttestationResponseDto)
   response: AttestationResponseDto;
 }
 
 export class AssertionCredentialDto extends PublicKeyCredentialDto {
+  @IsObject()
   @ValidateNested()
   @Type(() => AssertionResponseDto)
   response: AssertionResponseDto;

@@ -18,6 +18,8 @@ import { WebauthnChallengesRepository } from './webauthn-challenges.repository.j
 
 /** How long a registration or sign-in challenge can be answered. */
 export const WEBAUTHN_CHALLENGE_TTL_MS = 5 * 60_000;
+/** The longest credential id WebAuthn allows. */
+const MAX_CREDENTIAL_ID_BYTES = 1023;
 /** What the browser waits for the authenticator (the options' `timeout`). */
 const CEREMONY_TIMEOUT_MS = 2 * 60_000;
 
@@ -93,6 +95,11 @@ export class WebauthnService {
     }
     if (!verification.verified) throw new AppError(ErrorCode.PASSKEY_REJECTED);
     const info = verification.registrationInfo;
+    // WebAuthn caps credential ids at 1023 bytes; a longer one (inside the attestation, which
+    // the DTO cannot see) would not fit the unique index.
+    if (Buffer.from(info.credential.id, 'base64url').length > MAX_CREDENTIAL_ID_BYTES) {
+      throw new AppError(ErrorCode.PASSKEY_REJECTED);
+    }
     return {
       userId: user.id,
       credentialId: info.credential.id,
@@ -150,8 +157,10 @@ export class WebauthnService {
     }
     const passkey = await this.passkeys.findByCredentialId(response.id);
     if (!passkey || (userId !== null && passkey.userId !== userId)) return undefined;
-    // A discoverable credential names its user: it must be the passkey's.
+    // A discoverable credential names its user: it must be the passkey's. A username-less
+    // sign-in must name one (WebAuthn requires it there; the per-account limit keys on it).
     const handle = response.response.userHandle;
+    if (userId === null && !handle) return undefined;
     if (handle && Buffer.from(handle, 'base64url').toString('utf8') !== passkey.userId) {
       return undefined;
     }
